@@ -1,0 +1,73 @@
+"""The in-process half: everything a Rythmiq service (api, worker, webhook) runs inside its own process.
+
+Public names are resolved lazily (PEP 562) so that ``import rythmiq_otel.distro`` costs nothing until a
+name is used, and so the sitecustomize hook adds no import time to processes that never log.
+The map below is the public surface; a test checks every name resolves.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    # turning it on (sitecustomize, opentelemetry-instrument entry points, or one call)
+    "configure": "._configure",
+    "shutdown": "._configure",
+    "RythmiqDistro": "._entry_points",
+    "RythmiqConfigurator": "._entry_points",
+    # the spec's §1.6 logger API
+    "get_logger": "._logging",
+    "get_api_logger": "._logging",
+    "get_worker_logger": "._logging",
+    "get_webhook_logger": "._logging",
+    "StructuredFormatter": "._logging",
+    "hash_user_id": "rythmiq_otel.pii",
+    # correlation id == trace id (§2)
+    "current_correlation_id": "._correlation",
+    "correlation_id_from_trace_id": "._correlation",
+    "trace_id_from_correlation_id": "._correlation",
+    # the Camber payload / webhook body carry the context (§2.2)
+    "inject": "._payload",
+    "extract": "._payload",
+    # services
+    "instrument_app": "._fastapi",
+    "job_context": "._worker",
+    "stage_context": "._worker",
+    "webhook_context": "._webhook",
+}
+
+__all__ = [
+    "RythmiqConfigurator",
+    "RythmiqDistro",
+    "StructuredFormatter",
+    "configure",
+    "correlation_id_from_trace_id",
+    "current_correlation_id",
+    "extract",
+    "get_api_logger",
+    "get_logger",
+    "get_webhook_logger",
+    "get_worker_logger",
+    "hash_user_id",
+    "inject",
+    "instrument_app",
+    "job_context",
+    "shutdown",
+    "stage_context",
+    "trace_id_from_correlation_id",
+    "webhook_context",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rythmiq_otel.distro' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
