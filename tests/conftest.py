@@ -1,0 +1,82 @@
+"""Session-wide Postgres for the whole suite: one server, one migrated template, a fresh database per test.
+
+``pg_admin_url`` is the server: the embedded PostgreSQL started in a temporary directory for this session
+(stopped and deleted afterwards), or the server of ``DATABASE_URL`` when that is set (it must allow
+CREATE DATABASE). ``database_url`` is a database of its own for one test, created from a template that
+was migrated once per session -- ``CREATE DATABASE ... TEMPLATE`` copies files, which is far faster than
+running the migrations again -- and dropped after the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rythmiq_otel.store import _embedded
+from rythmiq_otel.store._database_url import database_url_for
+from rythmiq_otel.store._migrate import migrate
+from rythmiq_otel.store._settings import load_settings
+
+# Durability buys nothing in a throw-away test server and costs seconds on a shared, busy machine.
+_TEST_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """A connection string (to the maintenance database) of a server the tests may create databases on."""
+    external = load_settings().database_url
+    if external is not None:
+        yield external
+        return
+    root = Path(tempfile.mkdtemp(prefix="rythmiq-test-"))
+    pgdata = root / "postgres"
+    try:
+        server = _embedded.start(pgdata)
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            for name, value in _TEST_SERVER_SETTINGS.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'".encode())
+            conn.execute("SELECT pg_reload_conf()")
+        yield server.url()
+    finally:
+        _embedded.stop(pgdata)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _create_database(admin_url: str, prefix: str, *, template: str | None = None) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    clause = f" TEMPLATE {template}" if template else ""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}{clause}".encode())
+    return name
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(pg_admin_url: str) -> Iterator[str]:
+    name = _create_database(pg_admin_url, "rythmiq_template")
+    try:
+        with psycopg.connect(database_url_for(pg_admin_url, name), autocommit=True) as conn:
+            migrate(conn)
+        yield name
+    finally:
+        _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def database_url(pg_admin_url: str, _migrated_template: str) -> Iterator[str]:
+    """A fresh, fully migrated database for one test, dropped afterwards (a psql/psycopg URL)."""
+    name = _create_database(pg_admin_url, "rythmiq_test", template=_migrated_template)
+    try:
+        yield database_url_for(pg_admin_url, name)
+    finally:
+        _drop_database(pg_admin_url, name)
