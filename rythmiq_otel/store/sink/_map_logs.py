@@ -1,0 +1,193 @@
+"""Mapping OTLP log records to ``logs`` rows (docs/contracts.md §1 → §2): a pure function, no I/O.
+
+Each §1.1 field travels as an attribute of the same name (``vocab.LOG_ATTRIBUTE_FIELDS``) and lands in its
+column; ``extra.*`` attributes fold back into the ``extra`` object; ``event.name`` becomes ``event_name``;
+everything else stays in ``attributes``. The service comes from the resource (``rythmiq.service``).
+
+Dedup key: a hash of the resource, the scope and the record's own protobuf encoding. A retried request
+carries byte-identical records, so it maps to the same keys and ``ON CONFLICT DO NOTHING`` drops it; two
+records that differ in any field (time, body, any attribute, trace context) get different keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from rythmiq_otel import vocab
+
+from ._context import MapContext
+from ._rows import LogRow
+from ._values import (
+    MAX_MESSAGE_CHARS,
+    any_value,
+    as_float,
+    as_int,
+    as_uuid,
+    attributes_dict,
+    clean_text,
+    from_unix_nano,
+    span_id_hex,
+    trace_id_hex,
+    valid_time_ns,
+)
+
+_LEVEL_BY_TEXT = {
+    "TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "WARNING": "WARN",
+    "ERROR": "ERROR", "FATAL": "ERROR", "CRITICAL": "ERROR",
+}
+_NUMBER_BY_LEVEL = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
+_COLUMN_FIELDS = frozenset(vocab.LOG_ATTRIBUTE_FIELDS)
+_PREFIX_LEN = len(vocab.EXTRA_PREFIX)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def level_from(severity_text: str, severity_number: int) -> str:
+    """The spec's level (DEBUG/INFO/WARN/ERROR) from OTLP severity: text if it names one, else the number."""
+    level = _LEVEL_BY_TEXT.get(severity_text.upper())
+    if level:
+        return level
+    if severity_number >= 17:
+        return "ERROR"
+    if severity_number >= 13:
+        return "WARN"
+    if 1 <= severity_number < 9:
+        return "DEBUG"
+    return "INFO"
+
+
+def resource_service(resource: dict[str, Any]) -> str | None:
+    """The §1.1 service of a resource: ``rythmiq.service``, else ``service.name``."""
+    service = resource.get(vocab.RESOURCE_SERVICE_ATTR) or resource.get("service.name")
+    return service if isinstance(service, str) else None
+
+
+def resource_identity(resource: Any, scope: Any) -> bytes:
+    """The bytes that identify where a record came from, prefixed to each record's dedup hash."""
+    return resource.SerializeToString() + b"\x00" + scope.SerializeToString() + b"\x00"
+
+
+def dedup_key(identity: bytes, item: Any) -> UUID:
+    """A UUID that is equal for byte-identical items from the same resource and scope."""
+    return UUID(bytes=hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).digest())
+
+
+def log_rows(request: Any, ctx: MapContext) -> Iterator[LogRow]:
+    """Yield one ``LogRow`` per acceptable record of an ``ExportLogsServiceRequest``."""
+    for resource_logs in request.resource_logs:
+        resource = ctx.scrubber.attributes(
+            attributes_dict(resource_logs.resource.attributes, ctx.repairs), "resource", ctx.redactions
+        )
+        resource_json = _dumps(resource)
+        service = resource_service(resource)
+        for scope_logs in resource_logs.scope_logs:
+            scope_name = clean_text(scope_logs.scope.name, ctx.repairs) or None
+            identity = resource_identity(resource_logs.resource, scope_logs.scope)
+            for record in scope_logs.log_records:
+                row = _log_row(record, ctx, identity=identity, resource_json=resource_json,
+                               service=service, scope_name=scope_name)
+                if row is not None:
+                    yield row
+
+
+def _log_row(
+    record: Any, ctx: MapContext, *, identity: bytes, resource_json: str, service: str | None,
+    scope_name: str | None,
+) -> LogRow | None:
+    repairs = ctx.repairs
+    time_ns = record.time_unix_nano
+    observed_ns = record.observed_time_unix_nano
+    observed_ok = valid_time_ns(observed_ns, ctx.horizon_ns)
+    if not valid_time_ns(time_ns, ctx.horizon_ns):
+        if not observed_ok:
+            ctx.reject("logs", "log_without_valid_time",
+                       f"log record time_unix_nano={time_ns} and observed_time_unix_nano={observed_ns} "
+                       "are both missing or out of range")
+            return None
+        repairs["log_time_from_observed"] += 1
+        time_ns = observed_ns
+
+    attrs = ctx.scrubber.attributes(attributes_dict(record.attributes, repairs), "attributes", ctx.redactions)
+    body = any_value(record.body, repairs) if record.HasField("body") else ""
+    message = body if isinstance(body, str) else _dumps(body)
+    if len(message) > MAX_MESSAGE_CHARS:
+        repairs["value_truncated"] += 1
+        message = message[:MAX_MESSAGE_CHARS]
+    message = ctx.scrubber.text(message, "body", ctx.redactions)
+
+    columns: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if key in _COLUMN_FIELDS:
+            columns[key] = value
+        elif key.startswith(vocab.EXTRA_PREFIX):
+            _fold(extra, key[_PREFIX_LEN:], value)
+        else:
+            rest[key] = value
+    event_name = rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None
+    if event_name is not None and not isinstance(event_name, str):
+        event_name = _dumps(event_name)
+    if service is None and isinstance(rest.get("service"), str):
+        service = rest.pop("service")
+
+    trace_id = trace_id_hex(record.trace_id, repairs)
+    correlation_id = as_uuid(columns.get("correlation_id"), repairs, "invalid_correlation_id")
+    if correlation_id is None and trace_id is not None:
+        correlation_id = UUID(hex=trace_id)
+    level = level_from(record.severity_text, record.severity_number)
+    return LogRow(
+        timestamp=from_unix_nano(time_ns),
+        observed_timestamp=from_unix_nano(observed_ns) if observed_ok else None,
+        level=level,
+        severity_number=record.severity_number or _NUMBER_BY_LEVEL[level],
+        service=service,
+        stage=_stage(columns.get("stage")),
+        job_id=as_uuid(columns.get("job_id"), repairs, "invalid_job_id"),
+        correlation_id=correlation_id,
+        user_id_hash=_text(columns.get("user_id_hash")),
+        latency_ms=as_float(columns.get("latency_ms"), repairs, "invalid_latency_ms"),
+        cpu_seconds=as_float(columns.get("cpu_seconds"), repairs, "invalid_cpu_seconds"),
+        error_code=_text(columns.get("error_code")),
+        error_stage=_stage(columns.get("error_stage")),
+        http_method=_text(columns.get("http_method")),
+        http_path=_text(columns.get("http_path")),
+        http_status=as_int(columns.get("http_status"), repairs, "invalid_http_status"),
+        message=message,
+        extra=_dumps(extra),
+        event_name=event_name,
+        trace_id=trace_id,
+        span_id=span_id_hex(record.span_id, repairs),
+        attributes=_dumps(rest),
+        resource=resource_json,
+        scope_name=scope_name,
+        dedup_key=dedup_key(identity, record),
+    )
+
+
+def _fold(target: dict[str, Any], path: str, value: Any) -> None:
+    """Put ``value`` at the dotted ``path`` ("a.b" → {"a": {"b": value}}), keeping earlier leaves."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = target[part] = {} if child is None else {"": child}
+        target = child
+    target[leaf] = value
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _dumps(value)
+
+
+def _stage(value: Any) -> str | None:
+    """Canonical stage name for known spellings (``OCR`` → ``ocr``); other text is kept as sent."""
+    if value is None:
+        return None
+    text = _text(value) or ""
+    return vocab.canonical_stage(text) or text

@@ -1,0 +1,106 @@
+"""Mapping OTLP spans to ``spans`` rows: a pure function, no I/O.
+
+A span's identity is its (trace_id, span_id) and its start time (the partition column), which is also the
+table's unique key, so a redelivered span conflicts and is dropped. A span without a valid trace id, span
+id or start time cannot be stored or deduplicated and is rejected (counted, reported in partial_success).
+``correlation_id`` is the trace id as a UUID (the project's rule); ``job_id`` comes from the span's
+``job_id`` attribute when the service set it (baggage).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from rythmiq_otel import vocab
+
+from ._context import MapContext
+from ._map_logs import resource_service
+from ._rows import SpanRow
+from ._values import (
+    as_uuid,
+    attributes_dict,
+    clean_text,
+    from_unix_nano,
+    span_id_hex,
+    trace_id_hex,
+    valid_time_ns,
+)
+
+_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
+_STATUS = ("unset", "ok", "error")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def span_rows(request: Any, ctx: MapContext) -> Iterator[SpanRow]:
+    """Yield one ``SpanRow`` per acceptable span of an ``ExportTraceServiceRequest``."""
+    for resource_spans in request.resource_spans:
+        resource = ctx.scrubber.attributes(
+            attributes_dict(resource_spans.resource.attributes, ctx.repairs), "resource", ctx.redactions
+        )
+        resource_json = _dumps(resource)
+        service = resource_service(resource)
+        for scope_spans in resource_spans.scope_spans:
+            scope_name = clean_text(scope_spans.scope.name, ctx.repairs) or None
+            for span in scope_spans.spans:
+                row = _span_row(span, ctx, resource_json, service, scope_name)
+                if row is not None:
+                    yield row
+
+
+def _span_row(
+    span: Any, ctx: MapContext, resource_json: str, service: str | None, scope_name: str | None
+) -> SpanRow | None:
+    repairs = ctx.repairs
+    trace_id = trace_id_hex(span.trace_id, repairs)
+    span_id = span_id_hex(span.span_id, repairs)
+    if trace_id is None or span_id is None:
+        ctx.reject("spans", "span_without_valid_ids",
+                   f"span {span.name[:80]!r} has no valid trace_id (16 bytes) and span_id (8 bytes)")
+        return None
+    start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    if not valid_time_ns(start_ns, ctx.horizon_ns):
+        ctx.reject("spans", "span_without_valid_time",
+                   f"span {span.name[:80]!r} has start_time_unix_nano={start_ns} missing or out of range")
+        return None
+    if end_ns < start_ns or end_ns > ctx.horizon_ns:
+        repairs["span_end_before_start"] += 1
+        end_ns = start_ns
+    attrs = ctx.scrubber.attributes(attributes_dict(span.attributes, repairs), "attributes", ctx.redactions)
+    events = [
+        {"time": from_unix_nano(event.time_unix_nano).isoformat() if event.time_unix_nano else None,
+         "name": clean_text(event.name, repairs),
+         "attributes": ctx.scrubber.attributes(attributes_dict(event.attributes, repairs), "event",
+                                               ctx.redactions)}
+        for event in span.events
+    ]
+    links = [
+        {"trace_id": trace_id_hex(link.trace_id, repairs), "span_id": span_id_hex(link.span_id, repairs),
+         "attributes": attributes_dict(link.attributes, repairs)}
+        for link in span.links
+    ]
+    status_message = clean_text(span.status.message, repairs)
+    if status_message:
+        status_message = ctx.scrubber.text(status_message, "status", ctx.redactions)
+    return SpanRow(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=span_id_hex(span.parent_span_id, repairs),
+        name=clean_text(span.name, repairs),
+        kind=_KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "unspecified",
+        start_time=from_unix_nano(start_ns),
+        end_time=from_unix_nano(end_ns),
+        duration_ms=(end_ns - start_ns) / 1e6,
+        status_code=_STATUS[span.status.code] if 0 <= span.status.code < len(_STATUS) else "unset",
+        status_message=status_message or None,
+        attributes=_dumps(attrs),
+        events=_dumps(events),
+        links=_dumps(links),
+        resource=resource_json,
+        service=service,
+        scope_name=scope_name,
+        correlation_id=UUID(hex=trace_id),
+        job_id=as_uuid(attrs.get(vocab.BAGGAGE_JOB_ID), repairs, "invalid_job_id"),
+    )

@@ -1,0 +1,215 @@
+"""The OTLP/HTTP receiver: routes, auth, status codes, backpressure; the work is in ``_pipeline``.
+
+``POST /v1/logs``, ``/v1/traces``, ``/v1/metrics`` take protobuf or JSON, optionally gzip-encoded, and answer
+as the OTLP/HTTP specification says:
+
+- 200 with the export response; ``partial_success`` counts the items rejected (bad timestamps, ids ...).
+- 400 undecodable body, 413 body over ``max_body_bytes``, 415 other content type or encoding.
+- 401 without ``Authorization: Bearer <RYTHMIQ_SINK_TOKEN>`` (unless started with ``--insecure-no-auth``).
+- 429 + Retry-After when ``max_queue`` requests already wait for one of ``max_inflight`` slots;
+  503 + Retry-After when Postgres cannot take the write. Both are retryable, so the exporter retries and
+  nothing is lost; a 200 is sent only after COMMIT.
+
+``GET /healthz`` (process alive), ``GET /readyz`` (Postgres reachable and migrated), ``GET /metrics``
+(Prometheus text: the sink's health and the §3.2 gauges; needs the token too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from google.rpc import status_pb2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ._context import Scrubber
+from ._decode import (
+    JSON,
+    PROTOBUF,
+    BadRequest,
+    Format,
+    Signal,
+    TooLarge,
+    UnsupportedMediaType,
+    body_format,
+    response_body,
+)
+from ._pipeline import process
+from ._settings import SinkSettings
+from ._stats import SinkStats
+from ._writer import Writer, WriterUnavailable
+
+log = logging.getLogger("rythmiq_otel.sink")
+
+
+class _Gate:
+    """At most ``inflight`` requests work at once and at most ``queue`` wait; beyond that, 429."""
+
+    def __init__(self, inflight: int, queue: int, stats: SinkStats) -> None:
+        self._inflight = inflight
+        self._queue = queue
+        self._stats = stats
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def admit(self) -> bool:
+        """Whether one more request may wait for a slot."""
+        return self._stats.queue_depth < self._queue or self._stats.inflight < self._inflight
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._inflight)
+        self._stats.queue_depth += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self._stats.queue_depth -= 1
+        self._stats.inflight += 1
+        try:
+            yield
+        finally:
+            self._stats.inflight -= 1
+            self._semaphore.release()
+
+
+class _Handlers:
+    """The route handlers of one app, sharing its settings, writer, gate and stats."""
+
+    def __init__(self, settings: SinkSettings, *, writer: Writer, scrubber: Scrubber, stats: SinkStats,
+                 readiness: Callable[[], str | None], gauges: Callable[[], dict[str, float]]) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.scrubber = scrubber
+        self.stats = stats
+        self.readiness = readiness
+        self.gauges = gauges
+        self.gate = _Gate(settings.max_inflight, settings.max_queue, stats)
+        secured = settings.token and not settings.insecure_no_auth
+        self.expected = f"Bearer {settings.token}".encode() if secured else None
+        self.retry_after = {"Retry-After": str(settings.retry_after_seconds)}
+
+    def authorized(self, request: Request) -> bool:
+        if self.expected is None:
+            return True
+        return hmac.compare_digest(request.headers.get("authorization", "").encode(), self.expected)
+
+    def error(self, signal: str, status: int, message: str, fmt: Format | None,
+              headers: dict[str, str] | None = None) -> Response:
+        self.stats.response(signal, status)
+        if status >= 500 or status == 429:
+            log.warning("%s: %d %s", signal, status, message)
+        if fmt == "json":
+            return Response(json.dumps({"code": status, "message": message}), status, headers,
+                            media_type=JSON)
+        payload = status_pb2.Status(code=status, message=message)
+        return Response(payload.SerializeToString(), status, headers, media_type=PROTOBUF)
+
+    async def export(self, request: Request) -> Response:
+        signal: Signal = request.path_params["signal"]
+        if signal not in ("logs", "traces", "metrics"):
+            return PlainTextResponse("not found\n", 404)
+        if not self.authorized(request):
+            return self.error(signal, 401, "missing or wrong bearer token", None,
+                              {"WWW-Authenticate": "Bearer"})
+        fmt: Format | None = None
+        limit = self.settings.max_body_bytes
+        try:
+            fmt = body_format(request.headers.get("content-type"))
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise TooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+            if not self.gate.admit():
+                return self.error(signal, 429, "sink is at capacity; retry later", fmt, self.retry_after)
+            body = await _read(request, limit)
+            async with self.gate.slot():
+                outcome = await run_in_threadpool(
+                    process, signal, body, fmt=fmt,
+                    content_encoding=request.headers.get("content-encoding"),
+                    max_body_bytes=limit, scrubber=self.scrubber, writer=self.writer,
+                )
+        except UnsupportedMediaType as err:
+            return self.error(signal, 415, str(err), fmt)
+        except TooLarge as err:
+            return self.error(signal, 413, str(err), fmt)
+        except BadRequest as err:
+            return self.error(signal, 400, str(err), fmt)
+        except WriterUnavailable as err:
+            return self.error(signal, 503, str(err), fmt, self.retry_after)
+        self.stats.record(outcome)
+        if outcome.ctx.redactions:
+            log.warning("redacted PII in %s at %s", signal, ", ".join(sorted(outcome.ctx.redactions)))
+        content, media_type = response_body(signal, fmt, outcome.rejected, outcome.error_message)
+        self.stats.response(signal, 200)
+        return Response(content, 200, media_type=media_type)
+
+    async def healthz(self, _: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(self, _: Request) -> Response:
+        reason = await run_in_threadpool(self.readiness)
+        if reason is None:
+            return PlainTextResponse("ready\n")
+        return PlainTextResponse(f"not ready: {reason}\n", 503, headers=self.retry_after)
+
+    async def metrics(self, request: Request) -> Response:
+        if not self.authorized(request):
+            return PlainTextResponse("missing or wrong bearer token\n", 401, {"WWW-Authenticate": "Bearer"})
+        values = await run_in_threadpool(self.gauges)
+        return PlainTextResponse(self.stats.render(values), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    settings: SinkSettings,
+    *,
+    writer: Writer,
+    scrubber: Scrubber,
+    stats: SinkStats | None = None,
+    readiness: Callable[[], str | None] = lambda: None,
+    gauges: Callable[[], dict[str, float]] = dict,
+    on_startup: Callable[[], None] | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> Starlette:
+    """Build the ASGI app around a writer; the server (``_server``) wires the Postgres-backed parts."""
+    handlers = _Handlers(settings, writer=writer, scrubber=scrubber, stats=stats or SinkStats(),
+                         readiness=readiness, gauges=gauges)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if on_startup is not None:
+            on_startup()
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                on_shutdown()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/{signal:str}", handlers.export, methods=["POST"]),
+            Route("/healthz", handlers.healthz),
+            Route("/readyz", handlers.readyz),
+            Route("/metrics", handlers.metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.stats = handlers.stats
+    return app
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,152 @@
+"""Turning OTLP wire values into storable Python values, repairing what Postgres would refuse.
+
+Every repair or rejection is counted by reason in a `Repairs` tally, so bad input is visible in the
+sink's health metrics (and in partial_success) instead of silently changing data or taking a batch down:
+
+- NUL characters: Postgres ``text`` and ``jsonb`` reject U+0000; it is replaced by U+FFFD.
+- huge values: strings are cut at ``MAX_VALUE_CHARS`` (messages at ``MAX_MESSAGE_CHARS``).
+- deep nesting: arrays/maps deeper than ``MAX_DEPTH`` are replaced by a marker string.
+- ids of the wrong length: trace ids must be 16 bytes, span ids 8; others are dropped (stored as NULL).
+- timestamps of 0 or outside [2000-01-01, now + 1 day]: the caller falls back or rejects the item.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+MAX_VALUE_CHARS = 16_384
+MAX_MESSAGE_CHARS = 65_536
+MAX_DEPTH = 8
+MIN_TIME_NS = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z
+FUTURE_SLACK_NS = 86_400 * 10**9
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+
+
+class Repairs(Counter[str]):
+    """Counts of repaired values and rejected items, keyed by a short reason (``nul_byte``)."""
+
+
+def clean_text(text: str, repairs: Repairs, limit: int = MAX_VALUE_CHARS) -> str:
+    """Return ``text`` without NUL characters and at most ``limit`` characters long."""
+    if "\x00" in text:
+        repairs["nul_byte"] += 1
+        text = text.replace("\x00", "\ufffd")
+    if len(text) > limit:
+        repairs["value_truncated"] += 1
+        text = text[:limit]
+    return text
+
+
+def any_value(value: Any, repairs: Repairs, depth: int = 0) -> Any:
+    """Convert an ``AnyValue`` message to JSON-compatible Python (bytes become base64 text)."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return clean_text(value.string_value, repairs)
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        number = value.double_value
+        if not math.isfinite(number):
+            repairs["non_finite_number"] += 1
+            return str(number)
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind is None:
+        return None
+    if depth >= MAX_DEPTH:
+        repairs["nesting_too_deep"] += 1
+        return "[TRUNCATED:depth]"
+    if kind == "array_value":
+        return [any_value(item, repairs, depth + 1) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {
+            clean_text(kv.key, repairs): any_value(kv.value, repairs, depth + 1)
+            for kv in value.kvlist_value.values
+        }
+    data = value.bytes_value
+    if len(data) > MAX_VALUE_CHARS:
+        repairs["value_truncated"] += 1
+        data = data[:MAX_VALUE_CHARS]
+    return base64.b64encode(data).decode("ascii")
+
+
+def attributes_dict(attributes: Any, repairs: Repairs) -> dict[str, Any]:
+    """Convert a repeated ``KeyValue`` field to a dict (a repeated key keeps its last value)."""
+    return {clean_text(kv.key, repairs): any_value(kv.value, repairs) for kv in attributes}
+
+
+def trace_id_hex(raw: bytes, repairs: Repairs) -> str | None:
+    """Return the 32-hex-digit trace id, or ``None`` for an absent, all-zero or wrong-length id."""
+    if len(raw) == 16:
+        return None if raw == _ZERO_TRACE else raw.hex()
+    if raw:
+        repairs["invalid_trace_id"] += 1
+    return None
+
+
+def span_id_hex(raw: bytes, repairs: Repairs) -> str | None:
+    """Return the 16-hex-digit span id, or ``None`` for an absent, all-zero or wrong-length id."""
+    if len(raw) == 8:
+        return None if raw == _ZERO_SPAN else raw.hex()
+    if raw:
+        repairs["invalid_span_id"] += 1
+    return None
+
+
+def as_uuid(value: Any, repairs: Repairs, reason: str) -> UUID | None:
+    """Parse a UUID attribute (any spelling ``uuid.UUID`` accepts); count ``reason`` when it is not one."""
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        repairs[reason] += 1
+        return None
+
+
+def as_float(value: Any, repairs: Repairs, reason: str) -> float | None:
+    """Coerce a numeric attribute (numbers or numeric strings); count ``reason`` otherwise."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        repairs[reason] += 1
+        return None
+    if not math.isfinite(number):
+        repairs[reason] += 1
+        return None
+    return number
+
+
+def as_int(value: Any, repairs: Repairs, reason: str) -> int | None:
+    """Coerce an integer attribute within Postgres ``int4``; count ``reason`` otherwise."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        repairs[reason] += 1
+        return None
+    if not -(2**31) <= number < 2**31:
+        repairs[reason] += 1
+        return None
+    return number
+
+
+def valid_time_ns(ns: int, horizon_ns: int) -> bool:
+    """Whether ``ns`` is a plausible event time: after 2000-01-01 and before ``horizon_ns``."""
+    return MIN_TIME_NS <= ns <= horizon_ns
+
+
+def from_unix_nano(ns: int) -> datetime:
+    """Exact conversion to an aware UTC datetime (microsecond precision, as Postgres stores)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
