@@ -1,9 +1,175 @@
-"""Subcommands of the store area (placeholder until that area registers its commands)."""
+"""Subcommands of the store area: ``db start|stop|status|url``, ``migrate [--dry-run]``, ``maintain``.
+
+Configured by ``DATABASE_URL``, ``RYTHMIQ_DATA_DIR`` and ``RYTHMIQ_CPU_BUDGET_HOURS`` (see
+``rythmiq_otel/store/_settings.py``). Store imports happen inside the handlers so ``--help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ._errors import CommandError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from rythmiq_otel.store import StoreSettings
+
+# `db status` exit code when the embedded server is stopped (as `pg_ctl status` and LSB init scripts).
+EXIT_NOT_RUNNING = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Register this area's subcommands."""
+    """Register ``db``, ``migrate`` and ``maintain``."""
+    db = subparsers.add_parser("db", help="manage the embedded PostgreSQL (no-ops when DATABASE_URL is set)")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("start", _db_start, "start the embedded server (initialising its data dir on first use)"),
+        ("stop", _db_stop, "stop the embedded server, also when the process that started it is gone"),
+        ("status", _db_status, "say whether the embedded server runs (exit 3 when stopped)"),
+        ("url", _db_url, "print the connection string (psql and psycopg accept it)"),
+    ):
+        actions.add_parser(name, help=text).set_defaults(handler=handler)
+
+    migrate = subparsers.add_parser("migrate", help="apply pending migrations to the store's database")
+    migrate.add_argument("--dry-run", action="store_true", help="list the pending migrations, apply nothing")
+    migrate.set_defaults(handler=_migrate)
+
+    maintain = subparsers.add_parser(
+        "maintain", help="one maintenance pass: partitions, rollups, retention, view refresh"
+    )
+    maintain.set_defaults(handler=_maintain)
+
+
+def _guarded(action: Callable[[], Any]) -> Any:
+    """Run ``action``, turning the store's one-sentence errors into a ``CommandError``."""
+    from rythmiq_otel.store import StoreError
+
+    try:
+        return action()
+    except StoreError as err:
+        raise CommandError(str(err)) from err
+
+
+def _settings() -> StoreSettings:
+    from rythmiq_otel.store import load_settings
+
+    return _guarded(load_settings)
+
+
+def _external_notice(settings: StoreSettings, what: str) -> None:
+    from rythmiq_otel.store._database_url import redact_url
+
+    assert settings.database_url is not None
+    print(f"DATABASE_URL is set ({redact_url(settings.database_url)}); {what}")
+
+
+def _db_start(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store import _embedded
+
+    settings = _settings()
+    if settings.database_url is not None:
+        _external_notice(settings, "the store uses that server, so no embedded server is started")
+        return 0
+    before = _embedded.state(settings.pgdata)
+    state = _guarded(lambda: _embedded.start(settings.pgdata))
+    verb = "already running" if before.running else "started"
+    print(f"{verb}: PostgreSQL (pid {state.pid}) in {settings.pgdata}")
+    print(state.url())
+    return 0
+
+
+def _db_stop(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store import _embedded
+
+    settings = _settings()
+    if settings.database_url is not None:
+        _external_notice(settings, "there is no embedded server to stop")
+        return 0
+    stopped = _guarded(lambda: _embedded.stop(settings.pgdata))
+    print(f"{'stopped' if stopped else 'not running'}: PostgreSQL in {settings.pgdata}")
+    return 0
+
+
+def _db_status(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store import _embedded
+
+    settings = _settings()
+    if settings.database_url is not None:
+        _external_notice(settings, "the embedded server is not used")
+        return 0
+    state = _guarded(lambda: _embedded.state(settings.pgdata))
+    if not state.running:
+        print(f"stopped: PostgreSQL in {settings.pgdata}")
+        return EXIT_NOT_RUNNING
+    print(f"running: PostgreSQL (pid {state.pid}) in {settings.pgdata}")
+    print(state.url())
+    return 0
+
+
+def _db_url(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store import resolve_database_url
+
+    settings = _settings()
+    print(_guarded(lambda: resolve_database_url(settings)))
+    return 0
+
+
+@contextmanager
+def _connect(settings: StoreSettings) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the store's database, or a one-line error saying why not."""
+    import psycopg
+
+    from rythmiq_otel.store import resolve_database_url
+    from rythmiq_otel.store._database_url import redact_url
+
+    url = _guarded(lambda: resolve_database_url(settings))
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CommandError(f"cannot connect to {redact_url(url)}: {reason}") from err
+    with conn:
+        yield conn
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store import load_migrations, migrate
+    from rythmiq_otel.store._db_config import write_cpu_budget
+
+    settings = _settings()
+    known = _guarded(load_migrations)
+    with _connect(settings) as conn:
+        done = _guarded(lambda: migrate(conn, known, dry_run=args.dry_run))
+        if settings.cpu_budget_from_env and not args.dry_run:
+            write_cpu_budget(conn, settings.cpu_budget_hours)
+    verb = "pending" if args.dry_run else "applied"
+    for migration in done:
+        print(f"{verb}: {migration.name}")
+    if not done:
+        print(f"up to date: all {len(known)} migrations applied")
+    return 0
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from rythmiq_otel.store import pending_migrations, run_maintenance
+
+    with _connect(_settings()) as conn:
+        pending = _guarded(lambda: pending_migrations(conn))
+        if pending:
+            raise CommandError(
+                f"{len(pending)} migrations are pending (first: {pending[0].name});"
+                " run `rythmiq-otel migrate` first"
+            )
+        try:
+            steps = run_maintenance(conn)
+        except psycopg.Error as err:
+            raise CommandError(f"maintenance failed: {str(err).strip().splitlines()[0]}") from err
+    for step in steps:
+        print(step)
+    return 0

@@ -41,3 +41,16 @@ def database_url_for(url: str, database: str) -> str:
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(url, dbname=database)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages and ``db status``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    import re
+
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)

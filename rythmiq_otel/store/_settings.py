@@ -72,8 +72,10 @@ def _parse_database_url(raw: str | None) -> str | None:
         return None
     url = raw.strip()
     if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
+        from ._database_url import redact_url  # imported here: that module needs this one
+
         raise SettingsError(
-            f"{DATABASE_URL} must be a postgresql:// URL or a libpq key=value string, got {url!r}"
+            f"{DATABASE_URL} must be a postgresql:// URL or a libpq key=value string, got {redact_url(url)!r}"
         )
     return url
 
