@@ -13,7 +13,27 @@ __version__ = "0.1.0"
 
 # Public name -> module that defines it. The in-process half's own __all__ is the source of truth; a test
 # checks the two agree.
-_DISTRO_EXPORTS: tuple[str, ...] = ()
+_DISTRO_EXPORTS: tuple[str, ...] = (
+    "RythmiqConfigurator",
+    "RythmiqDistro",
+    "StructuredFormatter",
+    "configure",
+    "correlation_id_from_trace_id",
+    "current_correlation_id",
+    "extract",
+    "get_api_logger",
+    "get_logger",
+    "get_webhook_logger",
+    "get_worker_logger",
+    "hash_user_id",
+    "inject",
+    "instrument_app",
+    "job_context",
+    "shutdown",
+    "stage_context",
+    "trace_id_from_correlation_id",
+    "webhook_context",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +42,25 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rythmiq_otel' has no attribute {name!r}")
 
 
-__all__ = ["__version__"]  # plus every name in _DISTRO_EXPORTS, listed literally
+__all__ = [  # noqa: RUF022 -- the version first, then _DISTRO_EXPORTS in the same order
+    "__version__",
+    "RythmiqConfigurator",
+    "RythmiqDistro",
+    "StructuredFormatter",
+    "configure",
+    "correlation_id_from_trace_id",
+    "current_correlation_id",
+    "extract",
+    "get_api_logger",
+    "get_logger",
+    "get_webhook_logger",
+    "get_worker_logger",
+    "hash_user_id",
+    "inject",
+    "instrument_app",
+    "job_context",
+    "shutdown",
+    "stage_context",
+    "trace_id_from_correlation_id",
+    "webhook_context",
+]

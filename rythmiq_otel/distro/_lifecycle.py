@@ -1,0 +1,63 @@
+"""Process lifecycle: flush on normal exit and on SIGTERM, and stay correct across fork.
+
+* Exit: one ``atexit`` hook runs ``shutdown()`` (the providers are built with ``shutdown_on_exit=False``
+  so they are not shut down twice).
+* SIGTERM: when nobody else handles it (the handler is still ``SIG_DFL``), flush, then restore the default
+  and re-send the signal, so the process still dies "by SIGTERM" as its supervisor expects. Servers that
+  install their own handler (uvicorn, gunicorn workers) exit normally and hit the atexit hook instead.
+* Fork (gunicorn ``--preload``, ``multiprocessing`` fork): the SDK's batch processors and metric reader
+  restart their threads in the child themselves; what they do not do is drop the HTTP keep-alive
+  connections inherited from the parent, which the child would otherwise share with it on the same socket.
+  Before fork the JSON lines are flushed so the child does not inherit (and repeat) a half-full buffer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from rythmiq_otel.distro._log_handler import flush_stdout
+
+__all__ = ["install_exit_hooks", "install_fork_hooks"]
+
+_installed: set[str] = set()
+_exporters: list[object] = []
+
+
+def install_exit_hooks(shutdown: Callable[[], None]) -> None:
+    """Run ``shutdown`` at interpreter exit and on an otherwise unhandled SIGTERM (once per process)."""
+    if "exit" in _installed:
+        return
+    _installed.add("exit")
+    atexit.register(shutdown)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        shutdown()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _close_inherited_connections() -> None:
+    for exporter in _exporters:
+        session = getattr(exporter, "_session", None)
+        if session is not None:
+            session.close()
+
+
+def install_fork_hooks(exporters: tuple[object, ...]) -> None:
+    """Flush stdout before fork; in the child, drop the exporters' inherited HTTP connections."""
+    _exporters[:] = exporters
+    if "fork" in _installed:
+        return
+    _installed.add("fork")
+    os.register_at_fork(before=flush_stdout, after_in_child=_close_inherited_connections)

@@ -1,0 +1,67 @@
+"""The one logging handler: each call becomes one JSON line on stdout and one OTel log record.
+
+It replaces the pair a user would otherwise compose (SDK ``LoggingHandler`` + a JSON formatter on a
+``StreamHandler``) with a single pass: the spec record is built once and rendered to both outputs.
+
+Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless their ``event`` is one of
+``vocab.ALWAYS_LOG_EVENTS``; loggers are therefore set no higher than INFO (every always-log event is INFO
+or above), while DEBUG stays off at the logger unless ``LOG_LEVEL=DEBUG``.
+
+stdout is written through ``sys.stdout`` (looked up per call, so redirection works) and flushed when a
+line is WARN or worse or 200 ms after the last flush; ``shutdown()`` and fork flush the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rythmiq_otel import vocab
+from rythmiq_otel.distro import _settings
+from rythmiq_otel.distro._log_pipeline import record_fields, render_json
+from rythmiq_otel.distro._otel_log import BRIDGE
+
+__all__ = ["RythmiqHandler", "flush_stdout"]
+
+_FLUSH_INTERVAL_S = 0.2
+_last_flush: list[float] = [0.0]
+
+
+def flush_stdout() -> None:
+    """Flush buffered JSON lines (before fork, at shutdown)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        # A closed or broken stdout must not break the host's shutdown path.
+        return
+
+
+class RythmiqHandler(logging.Handler):
+    """Writes the spec JSON line and emits the OTel record for every record it accepts.
+
+    ``service`` is the §1.1 service of the lines; ``None`` means the configured one (``RYTHMIQ_SERVICE``).
+    Records from ``opentelemetry.*`` loggers (the SDK reporting its own export trouble) are written to
+    stdout only, so a failing exporter cannot feed itself.
+    """
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            settings = _settings.current()
+            if record.levelno < settings.log_level and (
+                getattr(record, vocab.EVENT_FIELD, None) not in vocab.ALWAYS_LOG_EVENTS
+            ):
+                return
+            fields = record_fields(record, self.service or settings.service)
+            stream = sys.stdout
+            stream.write(render_json(fields) + "\n")
+            if record.levelno >= logging.WARNING or record.created - _last_flush[0] >= _FLUSH_INTERVAL_S:
+                _last_flush[0] = record.created
+                stream.flush()
+            if not record.name.startswith("opentelemetry"):
+                BRIDGE.emit(fields, record.created)
+        except Exception:
+            self.handleError(record)

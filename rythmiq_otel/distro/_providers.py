@@ -1,0 +1,110 @@
+"""Build the three SDK providers from ``Settings``: one resource, batch processors, our sampler and Views.
+
+Kept apart from ``_configure`` so the wiring (what is installed globally, when) and the construction (what
+each provider is made of) can be read separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from rythmiq_otel import vocab
+from rythmiq_otel.distro._correlation import UuidTraceIdGenerator
+from rythmiq_otel.distro._exporters import log_exporters, metric_exporters, span_exporters
+from rythmiq_otel.distro._metrics import views
+from rythmiq_otel.distro._sampling import build_sampler
+from rythmiq_otel.distro._settings import Settings
+from rythmiq_otel.distro._span_enrichment import BaggageSpanProcessor
+
+__all__ = ["Providers", "build_providers", "build_resource"]
+
+
+@dataclass(frozen=True)
+class Providers:
+    """The providers ``configure()`` installs; a signal switched off is ``None``."""
+
+    tracer: TracerProvider
+    meter: MeterProvider | None
+    logger: LoggerProvider | None
+    exporters: tuple[object, ...]
+
+    def shutdown(self) -> None:
+        """Flush and stop every provider: spans first, then log records, then a last metrics export."""
+        for provider in (self.tracer, self.logger, self.meter):
+            if provider is not None:
+                provider.shutdown()
+
+
+def build_resource(settings: Settings) -> Resource:
+    """``service.name``, ``rythmiq.service`` and ``OTEL_RESOURCE_ATTRIBUTES`` (ours win on conflict)."""
+    return Resource.create({
+        **dict(settings.resource_attributes),
+        "service.name": settings.service_name,
+        vocab.RESOURCE_SERVICE_ATTR: settings.service,
+    })
+
+
+def build_providers(settings: Settings) -> Providers:
+    """Construct (not install) the providers ``settings`` describe."""
+    resource = build_resource(settings)
+    tracer = TracerProvider(
+        resource=resource,
+        sampler=build_sampler(settings.sampler, settings.sampler_arg),
+        id_generator=UuidTraceIdGenerator(),
+        shutdown_on_exit=False,
+    )
+    tracer.add_span_processor(BaggageSpanProcessor())
+    batch = settings.span_batch
+    exporters: list[object] = []
+    for exporter in span_exporters(settings.traces):
+        exporters.append(exporter)
+        tracer.add_span_processor(
+            BatchSpanProcessor(
+                exporter,
+                max_queue_size=batch.max_queue_size,
+                schedule_delay_millis=batch.schedule_delay_ms,
+                max_export_batch_size=batch.max_export_batch_size,
+                export_timeout_millis=batch.export_timeout_ms,
+            )
+        )
+
+    meter = None
+    if settings.metrics_persistence and settings.metrics.exporters:
+        metric_exporters_ = metric_exporters(settings.metrics, settings.temporality)
+        exporters.extend(metric_exporters_)
+        readers = [
+            PeriodicExportingMetricReader(
+                exporter,
+                export_interval_millis=settings.metric_export_interval_ms,
+                export_timeout_millis=settings.metric_export_timeout_ms,
+            )
+            for exporter in metric_exporters_
+        ]
+        meter = MeterProvider(
+            resource=resource, metric_readers=readers, views=views(), shutdown_on_exit=False
+        )
+
+    logger = None
+    if settings.logs.exporters:
+        logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        batch = settings.log_batch
+        for exporter in log_exporters(settings.logs):
+            exporters.append(exporter)
+            logger.add_log_record_processor(
+                BatchLogRecordProcessor(
+                    exporter,
+                    schedule_delay_millis=batch.schedule_delay_ms,
+                    max_export_batch_size=batch.max_export_batch_size,
+                    export_timeout_millis=batch.export_timeout_ms,
+                    max_queue_size=batch.max_queue_size,
+                )
+            )
+    return Providers(tracer=tracer, meter=meter, logger=logger, exporters=tuple(exporters))
