@@ -1,0 +1,617 @@
+"""The spec §1.4 PII blocklist as code: key rules, value detectors, a recursive walker and a marker.
+
+All three layers apply these same rules -- the in-process SDK before anything is written or exported, the
+collector config (tested against them), and the sink before a row is written -- so this module is standard
+library only: the store half imports it without loading OpenTelemetry.
+
+How a value is judged (see ``docs/pii.md``):
+
+1. **Key rules.** A value under a blocked key (``email``, ``original_filename``, ``user_id``,
+   ``storage_path``, ``ocr_text``, ``payload`` ...) is replaced whole -- dicts and lists included -- because
+   its key says what it is, whatever it looks like.
+2. **Safe keys.** The §1.1 fields and the OpenTelemetry attributes we emit (``job_id``,
+   ``user_id_hash``, ``trace_id``, ``code.filepath`` ...) are exempt from key rules. Those with a known
+   shape (a UUID ``job_id``) skip the value scan when the value has that shape; anything else is scanned.
+3. **Value detectors.** Every other string -- including ``message`` and exception text -- is searched by
+   the detectors (emails, IPv4/IPv6, storage URIs and paths, document filenames, base64 blobs,
+   ``key=value`` pairs whose key is blocked, long prose such as OCR text), each behind a cheap gate so a
+   clean message costs a few substring tests. Strings that are JSON documents are parsed and walked like
+   dicts; bytes are always file contents.
+
+A hit is replaced by ``vocab.REDACTED_MARKER_FORMAT`` naming the rule -- never the value, nor a prefix or a
+hash of it -- and reported as a :class:`Redaction` (key path + rule). Scrubbing already-scrubbed data finds
+nothing, so the collector and sink layers never double-count the SDK's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, LOG_FIELDS, REDACTED_MARKER_FORMAT
+
+__all__ = [
+    "BLOCKED_KEYS",
+    "DEFAULT_SCRUBBER",
+    "NOOP_SCRUBBER",
+    "RULES",
+    "SAFE_KEYS",
+    "NoopScrubber",
+    "Redaction",
+    "Scrubber",
+    "hash_user_id",
+    "is_marker",
+    "marker",
+]
+
+
+def hash_user_id(user_id: str) -> str:
+    """Return the anonymised user identifier of spec §1.6: the first 16 hex digits of SHA-256(user_id).
+
+    This is the only form of a user id that may appear in telemetry (as ``user_id_hash``).
+    """
+    return hashlib.sha256(user_id.encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Rules: one name per §1.4 bullet. The name is what the marker and the redaction metric's `rule` label say.
+# ----------------------------------------------------------------------------------------------------------
+RULE_EMAIL: Final = "email"
+RULE_IP: Final = "ip_address"
+RULE_FILENAME: Final = "filename"
+RULE_USER_ID: Final = "user_id"
+RULE_STORAGE_PATH: Final = "storage_path"
+RULE_EXTRACTED_TEXT: Final = "extracted_text"
+RULE_FILE_CONTENT: Final = "file_content"
+RULE_SCHEMA_VALUES: Final = "schema_field_values"
+RULE_EXTRACTED_DATA: Final = "extracted_data"
+RULE_WEBHOOK_BODY: Final = "webhook_body"
+RULE_CUSTOM: Final = "blocked_key"  # extra_blocked_keys given without a rule name
+
+RULES: Final[tuple[str, ...]] = (
+    RULE_EMAIL, RULE_IP, RULE_FILENAME, RULE_USER_ID, RULE_STORAGE_PATH, RULE_EXTRACTED_TEXT,
+    RULE_FILE_CONTENT, RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY, RULE_CUSTOM,
+)
+
+
+def marker(rule: str) -> str:
+    """The text a redacted value is replaced with: names the rule, never contains the value."""
+    return REDACTED_MARKER_FORMAT.format(rule=rule)
+
+
+_MARKER_RE: Final = re.compile(re.escape(REDACTED_MARKER_FORMAT).replace(r"\{rule\}", r"[a-z_]+"))
+
+
+def is_marker(value: object) -> bool:
+    """True when ``value`` is exactly a redaction marker (already scrubbed by an earlier layer)."""
+    return isinstance(value, str) and _MARKER_RE.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """One redacted value: where it was (a key path such as ``extra.customer.email``) and which rule fired.
+
+    Deliberately holds no part of the value, so it can be logged and counted anywhere.
+    """
+
+    path: str
+    rule: str
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Key rules. Keys are normalised (camelCase -> snake, lower case, any non-alphanumeric run -> "_") and
+# looked up whole, then by their last dotted segment, then token by token. A blocked key's value is replaced
+# whole, whatever its type (except None and booleans, which cannot carry PII).
+# ----------------------------------------------------------------------------------------------------------
+_NAMES_BY_RULE: Final[dict[str, tuple[str, ...]]] = {
+    RULE_EMAIL: (
+        "email", "e_mail", "mail", "email_address", "emailaddress", "user_email", "customer_email",
+        "contact_email", "reply_to", "recipient", "recipients", "sender", "to_address", "from_address",
+    ),
+    RULE_IP: (
+        "ip", "ips", "ipv4", "ipv6", "ip_address", "ipaddress", "client_ip", "remote_ip", "remote_addr",
+        "remote_address", "client_addr", "client_address", "peer_ip", "peer_addr", "source_ip",
+        "source_address", "x_forwarded_for", "forwarded_for", "forwarded", "x_real_ip", "real_ip",
+        "http_client_ip", "net_peer_ip", "net_sock_peer_addr", "network_peer_address",
+    ),
+    RULE_USER_ID: (
+        "user_id", "userid", "uid", "user", "user_uuid", "owner_id", "customer_id", "account_id",
+        "member_id", "subscriber_id", "profile_id", "enduser_id", "enduser", "user_name", "username",
+        "login", "owner", "created_by", "uploaded_by", "auth_user_id", "supabase_user_id",
+    ),
+    RULE_FILENAME: (
+        "filename", "file_name", "filenames", "original_filename", "original_name", "originalname",
+        "document_name", "doc_name", "upload_name", "uploaded_filename", "attachment_name", "fname",
+        "basename", "file",
+    ),
+    RULE_STORAGE_PATH: (
+        "storage_path", "file_path", "filepath", "object_key", "object_path", "object_name", "blob_path",
+        "blob_name", "storage_key", "storage_url", "s3_key", "s3_path", "s3_uri", "s3_url", "gcs_path",
+        "gcs_uri", "bucket_key", "bucket_path", "input_path", "output_path", "source_path", "dest_path",
+        "destination_path", "download_url", "signed_url", "upload_url", "presigned_url", "file_url",
+        "document_url", "local_path", "tmp_path", "temp_path",
+    ),
+    RULE_EXTRACTED_TEXT: (
+        "text", "ocr_text", "raw_text", "full_text", "extracted_text", "page_text", "document_text",
+        "body_text", "plain_text", "ocr", "ocr_result", "ocr_results", "ocr_output", "ocr_lines",
+        "ocr_words", "ocr_blocks", "transcript", "snippet", "excerpt", "line_text",
+    ),
+    RULE_FILE_CONTENT: (
+        "content", "contents", "file_content", "file_contents", "file_bytes", "file_data", "raw_bytes",
+        "content_bytes", "image_bytes", "image_data", "data_base64", "base64", "b64", "blob", "binary",
+        "attachment", "document", "file_body", "page_image", "image", "thumbnail", "pdf_bytes",
+        "raw_content", "data_url",
+    ),
+    RULE_SCHEMA_VALUES: (
+        "schema_field_values", "field_values", "field_value", "schema_fields", "schema_values", "fields",
+        "form_fields", "form_data", "form_values", "document_fields", "portal_fields", "mapped_fields",
+        "output_fields",
+    ),
+    RULE_EXTRACTED_DATA: (
+        "extracted_data", "extracted_fields", "extracted_values", "extraction", "extraction_result",
+        "parsed_data", "parsed_fields", "parsed_document", "document_data", "document_content", "entities",
+        "key_values", "kv_pairs", "user_content", "ocr_data", "output_data", "result_data",
+    ),
+    RULE_WEBHOOK_BODY: (
+        "payload", "body", "webhook_body", "webhook_payload", "request_body", "response_body", "raw_body",
+        "http_body", "post_body", "json_body", "req_body", "resp_body", "http_request_body",
+        "http_response_body", "camber_payload", "job_payload", "stdin_payload", "message_body",
+    ),
+}
+
+# Normalised key -> rule. Exported so the collector config's tests can check it deletes the same keys.
+BLOCKED_KEYS: Final[Mapping[str, str]] = {
+    name: rule for rule, names in _NAMES_BY_RULE.items() for name in names
+}
+
+# A key containing one of these tokens is blocked even when the whole name is not listed
+# ("customer_email", "client_ip_v4", "ocr_page_text", "raw_webhook_payload").
+_TOKEN_RULES: Final[Mapping[str, str]] = {
+    "email": RULE_EMAIL, "emails": RULE_EMAIL, "mail": RULE_EMAIL,
+    "ip": RULE_IP, "ipv4": RULE_IP, "ipv6": RULE_IP,
+    "filename": RULE_FILENAME, "filenames": RULE_FILENAME,
+    "text": RULE_EXTRACTED_TEXT, "texts": RULE_EXTRACTED_TEXT, "transcript": RULE_EXTRACTED_TEXT,
+    "base64": RULE_FILE_CONTENT, "b64": RULE_FILE_CONTENT,
+    "extracted": RULE_EXTRACTED_DATA,
+    "body": RULE_WEBHOOK_BODY, "payload": RULE_WEBHOOK_BODY,
+}
+# "<something>_path" / "<something>_url" is a storage location when <something> names a file or a store.
+_LOCATION_TOKENS: Final = frozenset({
+    "storage", "file", "object", "blob", "s3", "gcs", "bucket", "upload", "download", "document", "signed",
+    "presigned", "input", "output",
+})
+
+# ----------------------------------------------------------------------------------------------------------
+# Safe keys: exempt from key rules. A shape, when given, lets a well-formed value skip the value scan too;
+# a malformed one (a job_id that is not a UUID) is scanned like any other string.
+# ----------------------------------------------------------------------------------------------------------
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_ID: Final = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
+_ALNUM16: Final = re.compile(r"[0-9a-z]{16}")  # user_id_hash (the spec's own examples are not hex)
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")  # enumerations: stage, level, error_code, method ...
+_ISO_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?")
+
+_SHAPED_SAFE_KEYS: Final[dict[str, re.Pattern[str]]] = {
+    "job_id": _UUID, "correlation_id": _UUID,
+    "trace_id": _HEX_ID, "span_id": _HEX_ID, "otelTraceID": _HEX_ID, "otelSpanID": _HEX_ID,
+    "user_id_hash": _ALNUM16, "timestamp": _ISO_TIME,
+    "level": _TOKEN, "service": _TOKEN, "stage": _TOKEN, "error_code": _TOKEN, "error_stage": _TOKEN,
+    "http_method": _TOKEN, "http.method": _TOKEN, "http.request.method": _TOKEN, "method": _TOKEN,
+    "status": _TOKEN, "processing_path": _TOKEN, "execution_temperature": _TOKEN, "execution_temp": _TOKEN,
+    "severity_text": _TOKEN, "exception.type": _TOKEN,
+}
+SAFE_KEYS: Final[frozenset[str]] = frozenset({
+    *_SHAPED_SAFE_KEYS,
+    *(field for field in LOG_FIELDS if field not in ("message", "extra")),
+    *CPU_METRICS_COLUMNS,
+    "event", "event.name", "timestamp", "trace_flags", "otelServiceName", "otelTraceSampled",
+    "http.route", "http.status_code", "http.response.status_code", "http.request.body.size",
+    "http.response.body.size", "code.filepath", "code.file.path", "code.function", "code.function.name",
+    "code.lineno", "code.line.number", "code.namespace", "exception.escaped", "service.name",
+    "rythmiq.service", "logger", "logger.name", "thread.name", "thread.id", "process.pid",
+})
+
+# ----------------------------------------------------------------------------------------------------------
+# Value detectors: pattern data, one per kind of value. Each has a gate -- a C-speed substring or length test
+# that every possible match passes -- so a typical log message pays for a few `in` tests, not a regex scan.
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Detector:
+    """One value detector: ``pattern`` runs only when ``gate(text)``; ``valid`` confirms a candidate."""
+
+    rule: str
+    gate: Callable[[str], bool]
+    pattern: re.Pattern[str]
+    valid: Callable[[str], bool] | None = None
+
+
+# Extensions of documents a user uploads (never source files such as .py, so tracebacks are kept).
+_DOC_EXT: Final = (
+    r"(?:pdf|png|jpe?g|tiff?|heic|heif|gif|bmp|webp|docx?|xlsx?|pptx?|csv|txt|rtf|odt|ods|zip|eml|msg)"
+)
+_DOC_EXT_RE: Final = re.compile(r"\." + _DOC_EXT + r"\b", re.IGNORECASE)
+_OCTET: Final = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_BASE64_MIN: Final = 80
+
+
+def _valid_ipv6(candidate: str) -> bool:
+    if not any(c.isalnum() for c in candidate):
+        return False
+    try:
+        ipaddress.IPv6Address(candidate.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_base64(candidate: str) -> bool:
+    """Long runs of one case (identifiers, hex, URL paths) are not file contents; base64 mixes all three."""
+    if candidate.startswith("data:"):
+        return True
+    return (
+        any(c.isdigit() for c in candidate)
+        and any(c.isupper() for c in candidate)
+        and any(c.islower() for c in candidate)
+    )
+
+
+_DETECTORS: Final[tuple[_Detector, ...]] = (
+    _Detector(
+        RULE_EMAIL,
+        lambda text: "@" in text or "%40" in text,
+        re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ),
+    _Detector(
+        RULE_STORAGE_PATH,
+        lambda text: "://" in text,
+        re.compile(
+            r"\b(?:s3a?|gs|gcs|az|abfss?|wasbs?|hdfs|file)://[^\s\"'<>]+"
+            r"|https?://[^\s\"'<>]*/storage/v1/(?:object|render)/[^\s\"'<>]+"
+        ),
+    ),
+    # A path ending in a document ("uploads/u-1/j-9/original.pdf", "C:\scans\x.png").
+    _Detector(
+        RULE_STORAGE_PATH,
+        lambda text: ("/" in text or "\\" in text) and _DOC_EXT_RE.search(text) is not None,
+        re.compile(
+            r"(?<![\w.~%+-])(?:[A-Za-z]:)?[\w.~%+-]*(?:[\\/][\w~%+-][\w.~%+-]*)+\." + _DOC_EXT + r"\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # A bare document filename, or a quoted one with spaces ("'My Tax Return 2024.pdf'").
+    _Detector(
+        RULE_FILENAME,
+        lambda text: _DOC_EXT_RE.search(text) is not None,
+        re.compile(
+            r"(?<![\w.~%+/\\-])[\w~%+()-][\w.~%+()-]*\." + _DOC_EXT + r"\b"
+            r"|\"[^\"\n/\\]{1,200}\." + _DOC_EXT + r"\"|'[^'\n/\\]{1,200}\." + _DOC_EXT + r"'",
+            re.IGNORECASE,
+        ),
+    ),
+    _Detector(
+        RULE_IP,
+        lambda text: text.count(".") >= 3,
+        re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w)(?!\.\d)"),
+    ),
+    _Detector(
+        RULE_IP,
+        lambda text: text.count(":") >= 2,
+        re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*(?:%[\w.]+)?(?![\w:])"),
+        _valid_ipv6,
+    ),
+    _Detector(
+        RULE_FILE_CONTENT,
+        lambda text: len(text) >= _BASE64_MIN or "base64," in text,
+        re.compile(rf"data:[\w/+.-]+;base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
+        _looks_like_base64,
+    ),
+)
+
+# key=value / "key": "value" / 'key': 'value' inside text; redacted only when the key is blocked. Matched on
+# the reversed text, so the regex starts at the rare separator instead of at every word.
+_KV_REVERSED_RE: Final = re.compile(r"[=:][ \t]{0,3}[\"']?([\w.-]{1,64})")
+_KV_VALUE_RE: Final = re.compile(
+    r"[ \t]{0,3}(?P<value>"
+    + _MARKER_RE.pattern
+    + r"|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|[^\s,;&)}\]]+)"
+)
+# Long prose (OCR output, document text): PROSE_WORDS words in a row, separated by spaces or by line breaks
+# not followed by indentation -- so a traceback's indented frame lines never form a run.
+PROSE_WORDS: Final = 20
+_PROSE_MIN_LEN: Final = 2 * PROSE_WORDS - 1
+_PROSE_RE: Final = re.compile(rf"(?<!\S)(?:\S+(?:[ \t]+|\r?\n(?=\S))){{{PROSE_WORDS - 1},}}\S+")
+
+# Every detector and every key=value needs one of these characters, or a string of at least _BASE64_MIN.
+_TRIGGER_RE: Final = re.compile(r"[@%.:/\\=]")
+_CAMEL_RE: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM_RE: Final = re.compile(r"[^a-z0-9]+")
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
+_BINARY: Final = (bytes, bytearray, memoryview)
+# Bounded per-scrubber caches (cleared when full): key -> policy, and strings already found clean.
+_CACHE_MAX: Final = 4096
+_CLEAN_CACHE_MAX_LEN: Final = 256
+
+
+def _normalise(key: str) -> str:
+    return _NON_ALNUM_RE.sub("_", _CAMEL_RE.sub("_", key).lower()).strip("_")
+
+
+def _nothing_to_hide(value: object) -> bool:
+    """None, a boolean, "" or an earlier layer's marker: leave it, so re-scrubbing counts nothing."""
+    if isinstance(value, str):
+        return not value or is_marker(value)
+    return value is None or isinstance(value, bool)
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPolicy:
+    """What to do with the value under one key (cached per key string)."""
+
+    rule: str | None  # blocked: replace the value whole with this rule's marker
+    shape: re.Pattern[str] | None  # a safe key whose well-shaped values skip the value scan
+    key: str  # the key as written out (itself scrubbed when the key text held PII)
+    key_rules: tuple[str, ...]  # rules that fired on the key text
+    plain: bool  # neither blocked nor holding PII itself: only the value needs judging
+
+
+class Scrubber:
+    """Applies the blocklist to log fields, attribute maps, single values and free text.
+
+    Every method returns ``(scrubbed, redactions)``. When nothing matched, ``redactions`` is empty and the
+    scrubbed value is the input object itself (no copy), so the common case allocates nothing; callers must
+    treat the result as read-only.
+
+    Args:
+        extra_blocked_keys: more keys to block, as ``{key: rule}`` or an iterable of keys (rule
+            ``blocked_key``). Matched after normalisation, like the built-in names.
+        extra_safe_keys: more keys exempt from key rules (their values are still scanned).
+    """
+
+    def __init__(
+        self,
+        *,
+        extra_blocked_keys: Mapping[str, str] | Iterable[str] = (),
+        extra_safe_keys: Iterable[str] = (),
+    ) -> None:
+        extra = (
+            extra_blocked_keys.items() if isinstance(extra_blocked_keys, Mapping)
+            else ((key, RULE_CUSTOM) for key in extra_blocked_keys)
+        )
+        self._blocked: dict[str, str] = {**BLOCKED_KEYS, **{_normalise(k): rule for k, rule in extra}}
+        self._safe: frozenset[str] = SAFE_KEYS | frozenset(extra_safe_keys)
+        self._policies: dict[str, _KeyPolicy] = {}
+        self._clean: set[str] = set()
+
+    # ------------------------------------------------------------------------------------------------------
+    # Public API
+    # ------------------------------------------------------------------------------------------------------
+    def scrub_fields(self, fields: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+        """Scrub one log record's top-level fields (``message``, ``job_id``, ``extra`` ...), recursively."""
+        out: list[Redaction] = []
+        scrubbed = self._scrub_mapping(fields, "", out)
+        return (scrubbed if isinstance(scrubbed, dict) else dict(scrubbed)), out
+
+    def scrub_attributes(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+        """Scrub a flat OpenTelemetry attribute map (``{"extra.email": ..., "http.url": ...}``).
+
+        Dotted keys are judged whole and by their last segment, so ``extra.email`` and ``http.client_ip``
+        are blocked while ``code.filepath`` stays safe.
+        """
+        return self.scrub_fields(attrs)
+
+    def scrub_value(self, key: str, value: Any) -> tuple[Any, list[Redaction]]:
+        """Scrub one value as if it were found under ``key`` (key rules apply, then the value scan)."""
+        out: list[Redaction] = []
+        return self._scrub_item(key, value, "", out)[1], out
+
+    def scrub_text(self, text: str, *, path: str = "message") -> tuple[str, list[Redaction]]:
+        """Scrub free text (a message, an exception message or stack trace, a span name); no key rules."""
+        out: list[Redaction] = []
+        return self._scrub_str(text, "", path, out), out
+
+    # ------------------------------------------------------------------------------------------------------
+    # Keys
+    # ------------------------------------------------------------------------------------------------------
+    def _policy(self, key: str) -> _KeyPolicy:
+        policy = self._policies.get(key)
+        if policy is None:
+            key_hits: list[Redaction] = []
+            written = self._scan_text(key, "", "", key_hits)
+            rule = None if key in self._safe else self._key_rule(key)
+            key_rules = tuple(hit.rule for hit in key_hits)
+            shape = _SHAPED_SAFE_KEYS.get(key)
+            policy = _KeyPolicy(rule, shape, written, key_rules, rule is None and not key_rules)
+            if len(self._policies) >= _CACHE_MAX:
+                self._policies.clear()
+            self._policies[key] = policy
+        return policy
+
+    def _key_rule(self, key: str) -> str | None:
+        whole = _normalise(key)
+        last = _normalise(key.rsplit(".", 1)[-1])
+        for name in (whole, last):
+            rule = self._blocked.get(name)
+            if rule is not None:
+                return rule
+        tokens = last.split("_")
+        for token in tokens:
+            rule = _TOKEN_RULES.get(token)
+            if rule is not None:
+                return rule
+        if "user" in tokens and tokens[-1] == "id":
+            return RULE_USER_ID
+        if tokens[-1] in ("path", "url", "uri", "key") and _LOCATION_TOKENS.intersection(tokens):
+            return RULE_STORAGE_PATH
+        return None
+
+    # ------------------------------------------------------------------------------------------------------
+    # The walker. A value's key path is passed as (prefix, key) and joined only on a hit or when descending,
+    # so a clean record builds no strings.
+    # ------------------------------------------------------------------------------------------------------
+    def _scrub_mapping(self, mapping: Mapping[Any, Any], prefix: str, out: list[Redaction]) -> Any:
+        policies, clean = self._policies, self._clean
+        changed: dict[Any, Any] | None = None
+        for index, (key, value) in enumerate(mapping.items()):
+            # Hot path, inlined: a known plain key whose value is a scalar, a clean string or well-shaped.
+            policy = policies.get(key)
+            if policy is not None and policy.plain:
+                kind = type(value)
+                if kind in _SCALARS or (kind is str and (
+                    value in clean or (policy.shape is not None and policy.shape.fullmatch(value))
+                )):
+                    if changed is not None:
+                        changed[key] = value
+                    continue
+            new_key, new_value = self._scrub_item(key, value, prefix, out)
+            if changed is None and (new_key is not key or new_value is not value):
+                changed = dict(list(mapping.items())[:index])
+            if changed is not None:
+                changed[new_key] = new_value
+        return mapping if changed is None else changed
+
+    def _scrub_item(self, key: Any, value: Any, prefix: str, out: list[Redaction]) -> tuple[Any, Any]:
+        """Scrub one ``key: value`` pair found under ``prefix``; returns the pair to write out."""
+        if type(key) is not str:
+            key = str(key)
+        policy = self._policies.get(key) or self._policy(key)
+        if policy.key_rules:
+            key = policy.key
+            out.extend(Redaction(_join(prefix, key), rule) for rule in policy.key_rules)
+        if policy.rule is not None:
+            if _nothing_to_hide(value):
+                return key, value
+            out.append(Redaction(_join(prefix, key), policy.rule))
+            return key, marker(policy.rule)
+        if type(value) is str and policy.shape is not None and policy.shape.fullmatch(value):
+            return key, value
+        return key, self._scrub_any(value, prefix, key, out)
+
+    def _scrub_any(self, value: Any, prefix: str, key: str, out: list[Redaction]) -> Any:
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is str:
+            return self._scrub_str(value, prefix, key, out)
+        if kind is dict or isinstance(value, Mapping):
+            return self._scrub_mapping(value, _join(prefix, key), out)
+        if kind is list or kind is tuple:
+            scrubbed = [self._scrub_any(item, prefix, f"{key}[{i}]", out) for i, item in enumerate(value)]
+            if all(new is old for new, old in zip(scrubbed, value, strict=True)):
+                return value
+            return tuple(scrubbed) if kind is tuple else scrubbed
+        if isinstance(value, _BINARY):
+            out.append(Redaction(_join(prefix, key), RULE_FILE_CONTENT))
+            return marker(RULE_FILE_CONTENT)
+        # Anything else is written out through str() by the formatters, so judge that text.
+        text = str(value)
+        scrubbed = self._scrub_str(text, prefix, key, out)
+        return value if scrubbed is text else scrubbed
+
+    def _scrub_str(self, text: str, prefix: str, key: str, out: list[Redaction]) -> str:
+        """Scrub one string: a JSON document is walked as data, anything else is scanned as text."""
+        if text in self._clean:
+            return text
+        head = text[:1]
+        if head in ("{", "[") or (head.isspace() and text.lstrip()[:1] in ("{", "[")):
+            try:
+                document = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                if isinstance(document, dict | list):
+                    before = len(out)
+                    scrubbed = self._scrub_any(document, prefix, key, out)
+                    if len(out) == before:
+                        return text
+                    return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
+        scanned = self._scan_text(text, prefix, key, out)
+        if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN:
+            if len(self._clean) >= _CACHE_MAX:
+                self._clean.clear()
+            self._clean.add(text)
+        return scanned
+
+    def _scan_text(self, text: str, prefix: str, key: str, out: list[Redaction]) -> str:
+        """Run the value detectors over free text; returns ``text`` itself when nothing matched."""
+        length = len(text)
+        if length >= _PROSE_MIN_LEN and text.count(" ") + text.count("\n") >= PROSE_WORDS - 1 and (
+            _PROSE_RE.search(text)
+        ):
+            out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
+            text = _PROSE_RE.sub(marker(RULE_EXTRACTED_TEXT), text)
+        elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
+            return text  # no detector can match without one of these characters
+        spans = [
+            (match.start(), match.end(), detector.rule)
+            for detector in _DETECTORS
+            if detector.gate(text)
+            for match in detector.pattern.finditer(text)
+            if detector.valid is None or detector.valid(match.group())
+        ]
+        if "=" in text or ":" in text:
+            spans.extend(self._kv_spans(text))
+        if not spans:
+            return text
+        path = _join(prefix, key)
+        pieces: list[str] = []
+        done = 0
+        for start, end, rule in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if start < done:
+                continue  # overlaps a span already redacted (an email inside a storage URI)
+            out.append(Redaction(path, rule))
+            pieces += (text[done:start], marker(rule))
+            done = end
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    def _kv_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Spans of values written after a blocked key inside text (``user_id=42``, ``"email": "..."``)."""
+        spans = []
+        reversed_text = text[::-1]
+        for match in _KV_REVERSED_RE.finditer(reversed_text):
+            key = match.group(1)[::-1]
+            if not (key[0].isalpha() or key[0] == "_"):
+                continue
+            rule = (self._policies.get(key) or self._policy(key)).rule
+            if rule is None:
+                continue
+            value = _KV_VALUE_RE.match(text, len(text) - match.start())
+            if value is not None and not is_marker(value.group("value").strip("\"'")):
+                spans.append((value.start("value"), value.end("value"), rule))
+        return spans
+
+
+class NoopScrubber(Scrubber):
+    """The guard switched off (``RYTHMIQ_PII_GUARD=off``): returns everything unchanged, reports nothing.
+
+    For measuring the guard's cost, or when a later layer (collector, sink) is trusted to do the work.
+    """
+
+    def scrub_fields(self, fields: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+        """Return the fields unchanged."""
+        return (fields if isinstance(fields, dict) else dict(fields)), []
+
+    def scrub_attributes(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+        """Return the attributes unchanged."""
+        return (attrs if isinstance(attrs, dict) else dict(attrs)), []
+
+    def scrub_value(self, key: str, value: Any) -> tuple[Any, list[Redaction]]:
+        """Return the value unchanged."""
+        return value, []
+
+    def scrub_text(self, text: str, *, path: str = "message") -> tuple[str, list[Redaction]]:
+        """Return the text unchanged."""
+        return text, []
+
+
+DEFAULT_SCRUBBER: Final[Scrubber] = Scrubber()
+NOOP_SCRUBBER: Final[Scrubber] = NoopScrubber()
