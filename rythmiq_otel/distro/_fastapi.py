@@ -172,13 +172,16 @@ class _RequestEventsMiddleware:
 def instrument_app(app: Any) -> Any:
     """Instrument one FastAPI app (code configuration); harmless to call twice. Returns ``app``.
 
-    Must run before the app serves its first request (Starlette builds the middleware stack then).
+    Must run before the app serves its first request (Starlette builds the middleware stack then). The
+    OTel server span comes from opentelemetry-instrumentation-fastapi unless that already instrumented the
+    app; the ingress layer is wrapped around whatever stack it built.
     """
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     if getattr(app, _MARK, False):
         return app
-    FastAPIInstrumentor.instrument_app(app)
+    if not getattr(app, "_is_instrumented_by_opentelemetry", False):
+        FastAPIInstrumentor.instrument_app(app)
     app.add_middleware(_RequestEventsMiddleware)
     instrumented_build = app.build_middleware_stack
 
@@ -191,20 +194,26 @@ def instrument_app(app: Any) -> Any:
 
 
 def install() -> None:
-    """Instrument every FastAPI app created from now on; called by ``configure()`` (no-op without FastAPI)."""
+    """Instrument every FastAPI app created from now on; called by ``configure()`` (no-op without FastAPI).
+
+    Apps are instrumented on their first ASGI call rather than in ``__init__``: by then the stock
+    auto-instrumentation (which ``initialize()`` loads after ``configure()``) has had its turn, so the app
+    is instrumented exactly once whichever of the two paths runs.
+    """
     try:
         import fastapi
     except ImportError:
         return
-    if getattr(fastapi.FastAPI, _MARK, False):
+    if getattr(fastapi.FastAPI, _MARK + "_class", False):
         return
 
     class RythmiqFastAPI(fastapi.FastAPI):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            instrument_app(self)
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if self.middleware_stack is None:
+                instrument_app(self)
+            await super().__call__(scope, receive, send)
 
-    setattr(RythmiqFastAPI, _MARK, False)  # instances start uninstrumented; instrument_app marks them
+    setattr(RythmiqFastAPI, _MARK + "_class", True)
     fastapi.FastAPI = RythmiqFastAPI  # type: ignore[misc]
     fastapi.applications.FastAPI = RythmiqFastAPI  # type: ignore[misc]
 
