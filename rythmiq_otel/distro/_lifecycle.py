@@ -9,11 +9,14 @@
   restart their threads in the child themselves; what they do not do is drop the HTTP keep-alive
   connections inherited from the parent, which the child would otherwise share with it on the same socket.
   Before fork the JSON lines are flushed so the child does not inherit (and repeat) a half-full buffer.
+  A ``multiprocessing`` child ends with ``os._exit`` (no atexit hooks), so in such a child ``shutdown`` is
+  registered as a multiprocessing finalizer, which its exit path does run.
 """
 
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -54,10 +57,22 @@ def _close_inherited_connections() -> None:
             session.close()
 
 
-def install_fork_hooks(exporters: tuple[object, ...]) -> None:
-    """Flush stdout before fork; in the child, drop the exporters' inherited HTTP connections."""
+class _AfterForkToken:
+    """The object ``multiprocessing.util.register_after_fork`` keys its (weak) registry on."""
+
+
+_TOKEN = _AfterForkToken()
+
+
+def install_fork_hooks(exporters: tuple[object, ...], shutdown: Callable[[], None]) -> None:
+    """Flush stdout before fork; in a child, drop inherited connections, flush at multiprocessing exit."""
     _exporters[:] = exporters
     if "fork" in _installed:
         return
     _installed.add("fork")
     os.register_at_fork(before=flush_stdout, after_in_child=_close_inherited_connections)
+
+    def flush_at_multiprocessing_exit(token: _AfterForkToken) -> None:
+        multiprocessing.util.Finalize(token, shutdown, exitpriority=100)
+
+    multiprocessing.util.register_after_fork(_TOKEN, flush_at_multiprocessing_exit)
