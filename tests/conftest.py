@@ -73,6 +73,16 @@ def _migrated_template(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh database with no migrations applied, dropped afterwards (for testing migrations)."""
+    name = _create_database(pg_admin_url, "rythmiq_empty")
+    try:
+        yield database_url_for(pg_admin_url, name)
+    finally:
+        _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
 def database_url(pg_admin_url: str, _migrated_template: str) -> Iterator[str]:
     """A fresh, fully migrated database for one test, dropped afterwards (a psql/psycopg URL)."""
     name = _create_database(pg_admin_url, "rythmiq_test", template=_migrated_template)

@@ -96,10 +96,13 @@ def _system_user() -> str | None:
 
 
 def _pid_alive_as_postgres(pid: int) -> bool:
-    """Whether ``pid`` is a live ``postgres`` process (not a recycled pid of something else)."""
+    """Whether ``pid`` is a live ``postgres`` process: not gone, not a zombie waiting for a reaper that
+    never comes (containers whose init does not reap), not a recycled pid of something else."""
     try:
-        comm = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no procfs: fall back to "does the pid exist"
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -107,7 +110,8 @@ def _pid_alive_as_postgres(pid: int) -> bool:
         except PermissionError:
             return True
         return True
-    return comm == "postgres"
+    name, _, rest = stat.partition(" (")[2].rpartition(") ")
+    return name == "postgres" and not rest.startswith(("Z", "X"))
 
 
 def state(pgdata: Path) -> ServerState:
