@@ -222,12 +222,16 @@ SAFE_KEYS: Final[frozenset[str]] = frozenset({
 # ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Detector:
-    """One value detector: ``pattern`` runs only when ``gate(text)``; ``valid`` confirms a candidate."""
+    """One value detector: ``pattern`` runs only when ``gate(text)``.
+
+    ``confirm``, when given, returns how much of a candidate match really is a hit (0: none), so a loose
+    pattern can be checked by a parser and trimmed ("2001:db8::1:" ends before its last colon).
+    """
 
     rule: str
     gate: Callable[[str], bool]
     pattern: re.Pattern[str]
-    valid: Callable[[str], bool] | None = None
+    confirm: Callable[[str], int] | None = None
 
 
 # Extensions of documents a user uploads (never source files such as .py, so tracebacks are kept).
@@ -239,25 +243,28 @@ _OCTET: Final = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _BASE64_MIN: Final = 80
 
 
-def _valid_ipv6(candidate: str) -> bool:
-    if not any(c.isalnum() for c in candidate):
-        return False
+def _ipv6_length(candidate: str) -> int:
+    """Length of the IPv6 address the candidate starts with (0 if none): "2001:db8::1:" is 11 long."""
+    address = candidate.rstrip(":.")
+    if not any(c.isalnum() for c in address):
+        return 0
     try:
-        ipaddress.IPv6Address(candidate.split("%", 1)[0])
+        ipaddress.IPv6Address(address.split("%", 1)[0])
     except ValueError:
-        return False
-    return True
+        return 0
+    return len(address)
 
 
-def _looks_like_base64(candidate: str) -> bool:
+def _base64_length(candidate: str) -> int:
     """Long runs of one case (identifiers, hex, URL paths) are not file contents; base64 mixes all three."""
     if candidate.startswith("data:"):
-        return True
-    return (
+        return len(candidate)
+    mixed = (
         any(c.isdigit() for c in candidate)
         and any(c.isupper() for c in candidate)
         and any(c.islower() for c in candidate)
     )
+    return len(candidate) if mixed else 0
 
 
 _DETECTORS: Final[tuple[_Detector, ...]] = (
@@ -301,14 +308,14 @@ _DETECTORS: Final[tuple[_Detector, ...]] = (
     _Detector(
         RULE_IP,
         lambda text: text.count(":") >= 2,
-        re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*(?:%[\w.]+)?(?![\w:])"),
-        _valid_ipv6,
+        re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]*(?:%[\w.]+)?(?![\w:])"),
+        _ipv6_length,
     ),
     _Detector(
         RULE_FILE_CONTENT,
         lambda text: len(text) >= _BASE64_MIN or "base64," in text,
         re.compile(rf"data:[\w/+.-]+;base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
-        _looks_like_base64,
+        _base64_length,
     ),
 )
 
@@ -550,13 +557,15 @@ class Scrubber:
             text = _PROSE_RE.sub(marker(RULE_EXTRACTED_TEXT), text)
         elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
             return text  # no detector can match without one of these characters
-        spans = [
-            (match.start(), match.end(), detector.rule)
-            for detector in _DETECTORS
-            if detector.gate(text)
-            for match in detector.pattern.finditer(text)
-            if detector.valid is None or detector.valid(match.group())
-        ]
+        spans = []
+        for detector in _DETECTORS:
+            if detector.gate(text):
+                for match in detector.pattern.finditer(text):
+                    start, end = match.span()
+                    if detector.confirm is not None:
+                        end = start + detector.confirm(match.group())
+                    if end > start:
+                        spans.append((start, end, detector.rule))
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
         if not spans:

@@ -1,0 +1,165 @@
+"""The in-process PII layer (§1.4, first of three): report redactions, and scrub spans before export.
+
+The rules live in ``rythmiq_otel.pii`` (shared with the sink). The log pipeline calls
+``DEFAULT_SCRUBBER.scrub_fields`` itself (``_log_scrub``) and hands any hits to :func:`report`; spans are
+immutable once ended, so they are scrubbed on the way out by :class:`ScrubbingSpanExporter`, which wraps
+the real exporter -- off the calling thread, in the batch processor's worker.
+
+A hit is counted in ``rythmiq_pii_redactions_total{layer="sdk", rule}`` and reported as one WARN log
+record (event ``pii.redacted``) that names key paths and rules only, never a value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+
+from opentelemetry import metrics
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Link, Status
+
+from rythmiq_otel import vocab
+from rythmiq_otel.pii import DEFAULT_SCRUBBER, Redaction, Scrubber
+
+__all__ = ["LAYER", "ScrubbingSpanExporter", "report", "scrub_span"]
+
+LAYER = "sdk"
+_log = logging.getLogger("rythmiq_otel.pii")
+# Set while report() logs, so a hit inside the report itself is counted but not reported again.
+_reporting: ContextVar[bool] = ContextVar("rythmiq_pii_reporting", default=False)
+_counter: list[metrics.Counter] = []
+
+
+def _redactions_counter() -> metrics.Counter:
+    """The redaction counter, made on first use from the global meter provider (a proxy until set)."""
+    if not _counter:
+        _counter.append(
+            metrics.get_meter("rythmiq_otel.pii").create_counter(
+                vocab.METRIC_PII_REDACTIONS,
+                unit="{redaction}",
+                description="Values the PII guard replaced with a marker, by layer and rule (spec §1.4).",
+            )
+        )
+    return _counter[0]
+
+
+def report(redactions: Sequence[Redaction]) -> None:
+    """Count ``redactions`` by rule and log one WARN record naming their key paths and rules only."""
+    if not redactions:
+        return
+    counter = _redactions_counter()
+    by_rule: dict[str, int] = {}
+    for redaction in redactions:
+        by_rule[redaction.rule] = by_rule.get(redaction.rule, 0) + 1
+    for rule, count in by_rule.items():
+        counter.add(count, {"layer": LAYER, "rule": rule})
+    if _reporting.get():
+        return
+    token = _reporting.set(True)
+    try:
+        _log.warning(
+            "PII redacted before export",
+            extra={
+                vocab.EVENT_FIELD: vocab.EVENT_PII_REDACTED,
+                "extra": {
+                    "layer": LAYER,
+                    "rules": sorted(by_rule),
+                    "paths": sorted({redaction.path for redaction in redactions}),
+                },
+            },
+        )
+    finally:
+        _reporting.reset(token)
+
+
+def scrub_span(
+    span: ReadableSpan, scrubber: Scrubber = DEFAULT_SCRUBBER
+) -> tuple[ReadableSpan, list[Redaction]]:
+    """Scrub a finished span's name, attributes, events, links and status description.
+
+    Returns the span itself when nothing matched, else a scrubbed copy (a ``ReadableSpan`` cannot be
+    changed). Recorded exceptions are span events, so their ``exception.message`` and
+    ``exception.stacktrace`` attributes are covered by the event scrub.
+    """
+    found: list[Redaction] = []
+    name, hits = scrubber.scrub_text(span.name, path="span.name")
+    found += hits
+    attributes, hits = scrubber.scrub_attributes(span.attributes or {})
+    found += _under("span.attributes", hits)
+    events = []
+    for index, event in enumerate(span.events):
+        event_name, name_hits = scrubber.scrub_text(event.name, path=f"span.events[{index}].name")
+        event_attributes, hits = scrubber.scrub_attributes(event.attributes or {})
+        found += name_hits + _under(f"span.events[{index}].attributes", hits)
+        events.append(Event(event_name, event_attributes, event.timestamp) if name_hits or hits else event)
+    links = []
+    for index, link in enumerate(span.links):
+        link_attributes, hits = scrubber.scrub_attributes(link.attributes or {})
+        found += _under(f"span.links[{index}].attributes", hits)
+        links.append(Link(link.context, link_attributes) if hits else link)
+    status = span.status
+    if status.description:
+        description, hits = scrubber.scrub_text(status.description, path="span.status.description")
+        found += hits
+        if hits:
+            status = Status(status.status_code, description)
+    if not found:
+        return span, found
+    copy = ReadableSpan(
+        name=name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=events,
+        links=links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+    return copy, found
+
+
+def _under(prefix: str, redactions: Iterable[Redaction]) -> list[Redaction]:
+    return [Redaction(f"{prefix}.{redaction.path}", redaction.rule) for redaction in redactions]
+
+
+class ScrubbingSpanExporter(SpanExporter):
+    """Wraps the real span exporter so no span leaves the process with PII in it.
+
+    Install it between the batch processor and the exporter:
+    ``BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter(), DEFAULT_SCRUBBER))``. With the guard
+    off (``RYTHMIQ_PII_GUARD=off``) simply don't wrap, or pass ``NOOP_SCRUBBER``.
+    """
+
+    def __init__(self, inner: SpanExporter, scrubber: Scrubber = DEFAULT_SCRUBBER) -> None:
+        self._inner = inner
+        self._scrubber = scrubber
+
+    @property
+    def inner(self) -> SpanExporter:
+        """The wrapped exporter (for fork hooks and shutdown, which act on the real one)."""
+        return self._inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Scrub each span (a copy only where something matched), report the hits, export the rest."""
+        scrubbed = []
+        found: list[Redaction] = []
+        for span in spans:
+            clean, hits = scrub_span(span, self._scrubber)
+            scrubbed.append(clean)
+            found += hits
+        report(found)
+        return self._inner.export(scrubbed)
+
+    def shutdown(self) -> None:
+        """Shut the wrapped exporter down."""
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped exporter."""
+        return self._inner.force_flush(timeout_millis)
