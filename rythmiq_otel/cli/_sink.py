@@ -1,9 +1,90 @@
-"""Subcommands of the sink area (placeholder until that area registers its commands)."""
+"""Subcommands of the sink area: ``sink`` (the OTLP/HTTP receiver) and ``trace`` (a job's timeline).
+
+``rythmiq-otel sink`` reads ``RYTHMIQ_SINK_*`` (see ``rythmiq_otel/store/sink/_settings.py``) and the
+store's ``DATABASE_URL`` / ``RYTHMIQ_DATA_DIR``; flags override the environment. Imports of the store
+half happen inside the handlers so ``rythmiq-otel --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from ._errors import CommandError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Register this area's subcommands."""
+    """Register ``sink`` and ``trace``."""
+    sink = subparsers.add_parser(
+        "sink", help="run the OTLP/HTTP receiver that writes logs, traces and metrics to Postgres"
+    )
+    sink.add_argument("--host", help="interface to bind (env RYTHMIQ_SINK_HOST, default 127.0.0.1)")
+    sink.add_argument("--port", type=int, help="TCP port, 0 for any (env RYTHMIQ_SINK_PORT, default 4320)")
+    sink.add_argument("--workers", type=int, help="decoding processes (env RYTHMIQ_SINK_WORKERS, default 1)")
+    sink.add_argument("--max-body-bytes", type=int, help="largest request body (default 16 MiB)")
+    sink.add_argument("--max-inflight", type=int, help="requests written at once per process (default 4)")
+    sink.add_argument("--max-queue", type=int, help="requests waiting before 429 (default 64)")
+    sink.add_argument("--maintenance-interval", type=float, dest="maintenance_interval_seconds",
+                      help="seconds between maintenance rounds, 0 = off (default 300)")
+    sink.add_argument("--insecure-no-auth", action="store_true", default=None,
+                      help="development only: accept requests without RYTHMIQ_SINK_TOKEN")
+    sink.set_defaults(handler=_sink)
+
+    trace = subparsers.add_parser(
+        "trace", help="print one job's timeline (logs and spans of all services, in time order)"
+    )
+    trace.add_argument("identifier", help="a correlation_id (== trace id) or a job_id")
+    trace.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    trace.set_defaults(handler=_trace)
+
+
+def _database_url(*, start: bool) -> str:
+    from rythmiq_otel.store import StoreError, resolve_database_url
+
+    try:
+        return resolve_database_url(start=start)
+    except StoreError as err:
+        raise CommandError(str(err)) from err
+
+
+def _sink(args: argparse.Namespace) -> int:
+    from rythmiq_otel.store.sink import SettingsError, load_settings, run
+    from rythmiq_otel.store.sink._probes import readiness
+
+    overrides = {name: getattr(args, name) for name in (
+        "host", "port", "workers", "max_body_bytes", "max_inflight", "max_queue",
+        "maintenance_interval_seconds", "insecure_no_auth")}
+    try:
+        settings = load_settings(database_url="", **overrides)
+    except SettingsError as err:
+        raise CommandError(str(err)) from err
+    from dataclasses import replace
+
+    settings = replace(settings, database_url=_database_url(start=True))
+    reason = readiness(settings.database_url)
+    if reason is not None:
+        print(f"rythmiq-otel sink: warning: not ready yet: {reason}", flush=True)
+    run(settings)
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from rythmiq_otel.store._trace import as_json, render, timeline
+
+    url = _database_url(start=False)
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            entries = timeline(conn, args.identifier)
+    except ValueError as err:
+        raise CommandError(str(err)) from err
+    except psycopg.Error as err:
+        raise CommandError(f"cannot read the store: {err}".splitlines()[0]) from err
+    if not entries:
+        raise CommandError(f"nothing stored for {args.identifier!r} (no log record or span carries it)")
+    if args.json:
+        print(as_json(entries))
+    else:
+        for line in render(entries):
+            print(line)
+    return 0

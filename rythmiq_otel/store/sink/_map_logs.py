@@ -111,11 +111,14 @@ def _log_row(
         time_ns = observed_ns
 
     attrs = ctx.scrubber.attributes(attributes_dict(record.attributes, repairs), "attributes", ctx.redactions)
-    body = any_value(record.body, repairs) if record.HasField("body") else ""
-    message = body if isinstance(body, str) else _dumps(body)
-    if len(message) > MAX_MESSAGE_CHARS:
-        repairs["value_truncated"] += 1
-        message = message[:MAX_MESSAGE_CHARS]
+    body = record.body
+    if body.WhichOneof("value") == "string_value":
+        message = clean_text(body.string_value, repairs, MAX_MESSAGE_CHARS)
+    else:
+        message = _dumps(any_value(body, repairs)) if record.HasField("body") else ""
+        if len(message) > MAX_MESSAGE_CHARS:
+            repairs["value_truncated"] += 1
+            message = message[:MAX_MESSAGE_CHARS]
     message = ctx.scrubber.text(message, "body", ctx.redactions)
 
     columns: dict[str, Any] = {}

@@ -1,0 +1,151 @@
+"""Log records → ``logs`` rows: every field in its column, and every kind of bad input repaired or rejected
+with a counted reason while the rest of the batch still maps."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from rythmiq_otel.store.sink._context import MapContext
+from rythmiq_otel.store.sink._map_logs import log_rows
+from rythmiq_otel.store.sink._pii_layer import PiiLayer
+from rythmiq_otel.store.sink._values import MAX_DEPTH, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
+from tests.store.sink import otlp_builders as otlp
+
+JOB = "550e8400-e29b-41d4-a716-446655440000"
+TRACE = bytes.fromhex("7c9e6679742540de944be07fc1f90ae7")
+
+
+def _map(*records, **kwargs):
+    ctx = MapContext(scrubber=PiiLayer())
+    return list(log_rows(otlp.logs_request(records, **kwargs), ctx)), ctx
+
+
+def test_spec_fields_land_in_their_columns_and_extra_folds_back() -> None:
+    stamp = 1_780_000_000_123_456_789
+    record = otlp.log_record(
+        "OCR stage completed", level="INFO", time_ns=stamp, trace_id=TRACE, span_id=b"\x00\x01" * 4,
+        attributes={
+            "stage": "ocr", "job_id": JOB, "user_id_hash": "a3f2b8c1d4e5f6a7", "latency_ms": 1847,
+            "cpu_seconds": 2.341, "http_status": 201, "http_method": "POST", "http_path": "/jobs",
+            "event.name": "stage.completed", "extra.ocr_confidence": 0.87,
+            "extra.processing_path": "standard", "code.function": "run",
+        },
+    )
+    [row], ctx = _map(record, service="worker")
+    assert row.timestamp.isoformat() == "2026-05-28T20:26:40.123456+00:00"
+    assert (row.level, row.severity_number, row.service, row.stage) == ("INFO", 9, "worker", "ocr")
+    assert str(row.job_id) == JOB
+    assert str(row.correlation_id) == "7c9e6679-7425-40de-944b-e07fc1f90ae7"  # from the trace id
+    assert (row.latency_ms, row.cpu_seconds, row.http_status) == (1847.0, 2.341, 201)
+    assert (row.http_method, row.http_path, row.user_id_hash) == ("POST", "/jobs", "a3f2b8c1d4e5f6a7")
+    assert row.message == "OCR stage completed"
+    assert row.event_name == "stage.completed"
+    assert json.loads(row.extra) == {"ocr_confidence": 0.87, "processing_path": "standard"}
+    assert json.loads(row.attributes) == {"code.function": "run"}
+    assert (row.trace_id, row.span_id) == (TRACE.hex(), "0001000100010001")
+    assert json.loads(row.resource)["rythmiq.service"] == "worker"
+    assert row.scope_name == "tests"
+    assert not ctx.repairs
+
+
+def test_error_stage_is_normalised_to_the_canonical_stage_name() -> None:
+    [row], _ = _map(otlp.log_record("x", level="ERROR", attributes={"error_stage": "FETCH", "stage": "OCR"}))
+    assert (row.error_stage, row.stage, row.level) == ("ingestion", "ocr", "ERROR")
+
+
+def test_level_comes_from_the_severity_number_when_the_text_is_not_a_spec_level() -> None:
+    record = otlp.log_record("x")
+    record.severity_text = "Warning!"
+    record.severity_number = 14
+    [row], _ = _map(record)
+    assert row.level == "WARN"
+
+
+def test_explicit_correlation_id_attribute_wins_over_the_trace_id() -> None:
+    cid = str(uuid.uuid4())
+    [row], _ = _map(otlp.log_record("x", trace_id=TRACE, attributes={"correlation_id": cid}))
+    assert str(row.correlation_id) == cid
+
+
+def test_same_record_maps_to_the_same_dedup_key_and_any_change_gives_a_new_one() -> None:
+    stamp = time.time_ns()
+    first, _ = _map(otlp.log_record("a", time_ns=stamp, attributes={"k": 1}))
+    again, _ = _map(otlp.log_record("a", time_ns=stamp, attributes={"k": 1}))
+    other_attr, _ = _map(otlp.log_record("a", time_ns=stamp, attributes={"k": 2}))
+    other_service, _ = _map(otlp.log_record("a", time_ns=stamp, attributes={"k": 1}), service="api")
+    keys = {first[0].dedup_key, other_attr[0].dedup_key, other_service[0].dedup_key}
+    assert first[0].dedup_key == again[0].dedup_key
+    assert len(keys) == 3
+
+
+def test_nul_bytes_are_replaced_and_counted() -> None:
+    [row], ctx = _map(otlp.log_record("a\x00b", attributes={"k\x00": "v\x00", "extra.note": "x\x00"}))
+    assert "\x00" not in row.message + row.attributes + row.extra
+    assert row.message == "a\ufffdb"
+    assert ctx.repairs["nul_byte"] == 4
+
+
+def test_huge_values_are_truncated_and_counted() -> None:
+    [row], ctx = _map(otlp.log_record("y" * (MAX_MESSAGE_CHARS + 1), attributes={
+        "blob": "x" * (MAX_VALUE_CHARS + 1), "fits": "z" * MAX_VALUE_CHARS}))
+    assert len(row.message) <= MAX_MESSAGE_CHARS
+    assert len(json.loads(row.attributes)["blob"]) <= MAX_VALUE_CHARS  # cut, then judged by the PII layer
+    assert ctx.repairs["value_truncated"] == 2
+
+
+def test_deep_nesting_is_cut_at_the_depth_limit_and_counted() -> None:
+    nested: object = "leaf"
+    for _ in range(MAX_DEPTH + 5):
+        nested = {"a": nested}
+    [row], ctx = _map(otlp.log_record("m", attributes={"deep": nested}))
+    text = row.attributes
+    assert "[TRUNCATED:depth]" in text and "leaf" not in text
+    assert ctx.repairs["nesting_too_deep"] == 1
+
+
+def test_ids_of_the_wrong_length_are_dropped_and_counted() -> None:
+    [row], ctx = _map(otlp.log_record("m", trace_id=b"\x01" * 5, span_id=b"\x02" * 9))
+    assert (row.trace_id, row.span_id, row.correlation_id) == (None, None, None)
+    assert (ctx.repairs["invalid_trace_id"], ctx.repairs["invalid_span_id"]) == (1, 1)
+
+
+def test_malformed_typed_fields_become_null_and_are_counted() -> None:
+    [row], ctx = _map(otlp.log_record("m", attributes={
+        "job_id": "not-a-uuid", "latency_ms": "fast", "http_status": 10**12, "cpu_seconds": [1, 2]}))
+    assert (row.job_id, row.latency_ms, row.http_status, row.cpu_seconds) == (None, None, None, None)
+    assert set(ctx.repairs) == {"invalid_job_id", "invalid_latency_ms", "invalid_http_status",
+                                "invalid_cpu_seconds"}
+
+
+def test_zero_time_falls_back_to_observed_time_and_both_zero_rejects_only_that_record() -> None:
+    observed = time.time_ns()
+    far_future = observed + 10 * 365 * 86_400 * 10**9
+    rows, ctx = _map(
+        otlp.log_record("no time", time_ns=0, observed_ns=observed),
+        otlp.log_record("nothing", time_ns=0, observed_ns=0),
+        otlp.log_record("future", time_ns=far_future, observed_ns=far_future),
+        otlp.log_record("fine"),
+    )
+    assert [r.message for r in rows] == ["no time", "fine"]
+    assert rows[0].timestamp.timestamp() == observed // 1000 / 1e6
+    assert ctx.rejected["logs"] == 2
+    assert ctx.repairs["log_time_from_observed"] == 1
+    assert "time_unix_nano=0" in ctx.first_error
+
+
+def test_pii_is_redacted_and_counted_by_key_path_never_by_value() -> None:
+    [row], ctx = _map(otlp.log_record(
+        "mail from jane@example.com", attributes={"extra.email": "jane@example.com", "client_ip": "10.1.2.3"},
+    ))
+    stored = row.message + row.extra + row.attributes
+    assert "jane@example.com" not in stored and "10.1.2.3" not in stored
+    assert "[REDACTED:" in row.message
+    assert all("jane" not in key and "10.1" not in key for key in ctx.redactions)
+    assert {key.split(":")[0] for key in ctx.redactions} >= {"attributes.extra.email", "attributes.client_ip"}
+
+
+def test_structured_body_is_stored_as_json_text() -> None:
+    [row], _ = _map(otlp.log_record({"msg": "hi", "n": [1, 2]}))
+    assert json.loads(row.message) == {"msg": "hi", "n": [1, 2]}

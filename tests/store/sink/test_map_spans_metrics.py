@@ -1,0 +1,113 @@
+"""Spans → ``spans`` rows and metric data points → ``metric_points`` rows, including the bad cases."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rythmiq_otel.store.sink._context import MapContext
+from rythmiq_otel.store.sink._map_metrics import metric_point_rows
+from rythmiq_otel.store.sink._map_spans import span_rows
+from rythmiq_otel.store.sink._pii_layer import PiiLayer
+from tests.store.sink import otlp_builders as otlp
+from tests.store.sink.job_events import new_job
+
+TRACE = bytes.fromhex("7c9e6679742540de944be07fc1f90ae7")
+
+
+def _ctx() -> MapContext:
+    return MapContext(scrubber=PiiLayer())
+
+
+def test_span_fields_land_in_their_columns() -> None:
+    job = new_job()
+    start = time.time_ns()
+    request = otlp.spans_request([otlp.span(
+        "POST /jobs", trace_id=TRACE, span_id=b"\x01" * 8, parent=b"\x02" * 8, start_ns=start,
+        duration_ns=145 * 10**6, attributes={"job_id": job.job_id, "http.status_code": 201}, error=True,
+    )], service="api")
+    ctx = _ctx()
+    [row] = span_rows(request, ctx)
+    assert (row.trace_id, row.span_id, row.parent_span_id) == (TRACE.hex(), "01" * 8, "02" * 8)
+    assert (row.name, row.kind) == ("POST /jobs", "server")
+    assert (row.status_code, row.status_message) == ("error", "boom")
+    assert row.duration_ms == 145.0 and row.service == "api" and row.scope_name == "tests"
+    assert str(row.correlation_id) == "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    assert str(row.job_id) == job.job_id
+    assert json.loads(row.attributes)["http.status_code"] == 201
+    assert not ctx.repairs
+
+
+def test_spans_without_usable_ids_or_start_are_rejected_and_the_rest_kept() -> None:
+    request = otlp.spans_request([
+        otlp.span("bad trace", trace_id=b"\x01" * 3, span_id=b"\x01" * 8),
+        otlp.span("zero start", trace_id=TRACE, span_id=b"\x02" * 8, start_ns=0),
+        otlp.span("good", trace_id=TRACE, span_id=b"\x03" * 8),
+    ])
+    ctx = _ctx()
+    rows = list(span_rows(request, ctx))
+    assert [r.name for r in rows] == ["good"]
+    assert ctx.rejected["spans"] == 2
+    assert ctx.repairs["span_without_valid_ids"] == 1 and ctx.repairs["span_without_valid_time"] == 1
+
+
+def test_sums_keep_value_temporality_and_monotonicity() -> None:
+    now = time.time_ns()
+    request = otlp.metrics_request([otlp.sum_metric(
+        "rythmiq_jobs_total", [(now - 10**9, now, 5.0, {"status": "success", "processing_path": "fast"})],
+        temporality=2,
+    )])
+    [row] = metric_point_rows(request, _ctx())
+    assert (row.metric_name, row.kind, row.temporality, row.is_monotonic) == (
+        "rythmiq_jobs_total", "sum", "cumulative", True)
+    assert row.value == 5.0 and json.loads(row.attributes) == {"status": "success", "processing_path": "fast"}
+    assert row.start_time is not None and row.service == "worker"
+
+
+def test_histograms_keep_bounds_counts_sum_min_max() -> None:
+    now = time.time_ns()
+    request = otlp.metrics_request([otlp.histogram_metric(
+        "rythmiq_job_cpu_seconds", start_ns=now - 10**9, time_ns=now, bounds=[0.1, 0.25, 0.5],
+        counts=[1, 2, 3, 4], total=7.5, attributes={"stage": "ocr"})])
+    [row] = metric_point_rows(request, _ctx())
+    assert (row.kind, row.temporality, row.count, row.sum, row.min, row.max) == (
+        "histogram", "delta", 10, 7.5, 0.1, 9.0)
+    assert (row.bucket_bounds, row.bucket_counts) == ([0.1, 0.25, 0.5], [1, 2, 3, 4])
+
+
+def test_exponential_histograms_are_converted_to_explicit_buckets() -> None:
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+
+    now = time.time_ns()
+    metric = Metric(name="exp")
+    metric.exponential_histogram.aggregation_temporality = 1
+    point = metric.exponential_histogram.data_points.add(
+        time_unix_nano=now, count=6, sum=10.0, scale=0, zero_count=1)
+    point.positive.offset = 1
+    point.positive.bucket_counts.extend([2, 3])
+    ctx = _ctx()
+    [row] = metric_point_rows(otlp.metrics_request([metric]), ctx)
+    # scale 0: base 2; bucket i covers (2**(1+i), 2**(2+i)]
+    assert (row.bucket_bounds, row.bucket_counts) == ([2.0, 4.0], [1, 2, 3])
+    assert ctx.repairs["exponential_histogram_converted"] == 1
+
+
+def test_bad_points_are_rejected_and_counted_and_the_rest_kept() -> None:
+    now = time.time_ns()
+    request = otlp.metrics_request([
+        otlp.sum_metric("m", [(0, 0, 1.0, {}), (0, now, float("nan"), {}), (0, now, 2.0, {})]),
+        otlp.histogram_metric("h", start_ns=0, time_ns=now, bounds=[1.0], counts=[1, 2, 3], total=1.0),
+    ])
+    ctx = _ctx()
+    rows = list(metric_point_rows(request, ctx))
+    assert [r.value for r in rows] == [2.0]
+    assert ctx.rejected["metrics"] == 3
+    assert {"point_without_valid_time", "non_finite_value", "histogram_bucket_mismatch"} <= set(ctx.repairs)
+
+
+def test_the_same_point_under_another_metric_name_has_another_dedup_key() -> None:
+    now = time.time_ns()
+    point = (now - 1, now, 1.0, {})
+    rows = list(metric_point_rows(otlp.metrics_request(
+        [otlp.sum_metric("a", [point]), otlp.sum_metric("b", [point])]), _ctx()))
+    assert rows[0].dedup_key != rows[1].dedup_key
