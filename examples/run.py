@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -79,6 +79,15 @@ class ExampleSystem:
         self._logs.append(log)
         errors = subprocess.STDOUT if log_name else None
         self.processes[name] = subprocess.Popen(command, stdout=log, stderr=errors, env=env, cwd=self.log_dir)
+
+    def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 20) -> bool:
+        """Poll ``predicate`` until it is true (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def stop(self) -> None:
         """SIGTERM every process (so each flushes its telemetry), wait for it, close the log files."""
