@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -69,6 +69,20 @@ def _migrated_template(pg_admin_url: str) -> Iterator[str]:
             migrate(conn)
         yield name
     finally:
+        _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database_factory(pg_admin_url: str, _migrated_template: str) -> Iterator[Callable[[], str]]:
+    """Make fully migrated databases that live until the session ends (for module-scoped, read-only data)."""
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(_create_database(pg_admin_url, "rythmiq_shared", template=_migrated_template))
+        return database_url_for(pg_admin_url, names[-1])
+
+    yield make
+    for name in names:
         _drop_database(pg_admin_url, name)
 
 
