@@ -74,7 +74,7 @@ def _install_providers(settings: _settings.Settings) -> None:
         set_logger_provider(providers.logger)
         BRIDGE.logger = providers.logger.get_logger("rythmiq_otel")
     install_propagators(settings.propagators)
-    install_fork_hooks(providers.exporters, shutdown)
+    install_fork_hooks(shutdown)
     _active["providers"] = providers
 
 

@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics import Counter, Histogram
 from opentelemetry.sdk.metrics.export import AggregationTemporality, ConsoleMetricExporter, MetricExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from rythmiq_otel.distro._lifecycle import fork_safe_session
 from rythmiq_otel.distro._settings import ExportSettings
 
 __all__ = ["log_exporters", "metric_exporters", "span_exporters", "temporality_for"]
@@ -75,6 +76,7 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
         kwargs["compression"] = (
             http.Compression.Gzip if settings.compression == "gzip" else http.Compression.NoCompression
         )
+        kwargs["session"] = fork_safe_session()
     return exporter_class(**kwargs)
 
 

@@ -7,7 +7,8 @@
   install their own handler (uvicorn, gunicorn workers) exit normally and hit the atexit hook instead.
 * Fork (gunicorn ``--preload``, ``multiprocessing`` fork): the SDK's batch processors and metric reader
   restart their threads in the child themselves; what they do not do is drop the HTTP keep-alive
-  connections inherited from the parent, which the child would otherwise share with it on the same socket.
+  connections inherited from the parent, which the child would otherwise share with it on the same socket
+  (http/protobuf exporters get fresh connection adapters; grpc follows ``GRPC_ENABLE_FORK_SUPPORT``).
   Before fork the JSON lines are flushed so the child does not inherit (and repeat) a half-full buffer.
   A ``multiprocessing`` child ends with ``os._exit`` (no atexit hooks), so in such a child ``shutdown`` is
   registered as a multiprocessing finalizer, which its exit path does run.
@@ -23,12 +24,15 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+import requests
+import requests.adapters
+
 from rythmiq_otel.distro._log_handler import flush_stdout
 
-__all__ = ["install_exit_hooks", "install_fork_hooks"]
+__all__ = ["fork_safe_session", "install_exit_hooks", "install_fork_hooks"]
 
 _installed: set[str] = set()
-_exporters: list[object] = []
+_sessions: list[requests.Session] = []
 
 
 def install_exit_hooks(shutdown: Callable[[], None]) -> None:
@@ -50,11 +54,19 @@ def install_exit_hooks(shutdown: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def _close_inherited_connections() -> None:
-    for exporter in _exporters:
-        session = getattr(exporter, "_session", None)
-        if session is not None:
-            session.close()
+def fork_safe_session() -> requests.Session:
+    """A ``requests.Session`` for an OTLP/HTTP exporter whose connections are replaced in a forked child."""
+    session = requests.Session()
+    _sessions.append(session)
+    return session
+
+
+def _fresh_connections_in_child() -> None:
+    # New adapters, not ``session.close()``: closing takes the connection pool's lock, which a parent
+    # thread may have held at the instant of fork -- in the child nobody would ever release it.
+    for session in _sessions:
+        session.mount("https://", requests.adapters.HTTPAdapter())
+        session.mount("http://", requests.adapters.HTTPAdapter())
 
 
 class _AfterForkToken:
@@ -64,13 +76,12 @@ class _AfterForkToken:
 _TOKEN = _AfterForkToken()
 
 
-def install_fork_hooks(exporters: tuple[object, ...], shutdown: Callable[[], None]) -> None:
+def install_fork_hooks(shutdown: Callable[[], None]) -> None:
     """Flush stdout before fork; in a child, drop inherited connections, flush at multiprocessing exit."""
-    _exporters[:] = exporters
     if "fork" in _installed:
         return
     _installed.add("fork")
-    os.register_at_fork(before=flush_stdout, after_in_child=_close_inherited_connections)
+    os.register_at_fork(before=flush_stdout, after_in_child=_fresh_connections_in_child)
 
     def flush_at_multiprocessing_exit(token: _AfterForkToken) -> None:
         multiprocessing.util.Finalize(token, shutdown, exitpriority=100)

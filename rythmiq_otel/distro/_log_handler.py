@@ -24,6 +24,9 @@ from rythmiq_otel.distro._otel_log import BRIDGE
 __all__ = ["RythmiqHandler", "flush_stdout"]
 
 _FLUSH_INTERVAL_S = 0.2
+# Loggers of the export path itself: their records go to stdout only. Fed back into the OTel pipeline,
+# every export would log a record that needs another export (at LOG_LEVEL=DEBUG, forever).
+_EXPORT_PATH_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc")
 _last_flush: list[float] = [0.0]
 
 
@@ -40,8 +43,8 @@ class RythmiqHandler(logging.Handler):
     """Writes the spec JSON line and emits the OTel record for every record it accepts.
 
     ``service`` is the §1.1 service of the lines; ``None`` means the configured one (``RYTHMIQ_SERVICE``).
-    Records from ``opentelemetry.*`` loggers (the SDK reporting its own export trouble) are written to
-    stdout only, so a failing exporter cannot feed itself.
+    Records from the export path's own loggers (``opentelemetry``, ``urllib3``, ``requests``, ``grpc``)
+    are written to stdout only, so exporting can never feed itself.
     """
 
     def __init__(self, service: str | None = None) -> None:
@@ -61,7 +64,7 @@ class RythmiqHandler(logging.Handler):
             if record.levelno >= logging.WARNING or record.created - _last_flush[0] >= _FLUSH_INTERVAL_S:
                 _last_flush[0] = record.created
                 stream.flush()
-            if not record.name.startswith("opentelemetry"):
+            if not record.name.startswith(_EXPORT_PATH_LOGGERS):
                 BRIDGE.emit(fields, record.created)
         except Exception:
             self.handleError(record)

@@ -34,7 +34,6 @@ class Providers:
     tracer: TracerProvider
     meter: MeterProvider | None
     logger: LoggerProvider | None
-    exporters: tuple[object, ...]
 
     def shutdown(self) -> None:
         """Flush and stop every provider: spans first, then log records, then a last metrics export."""
@@ -63,9 +62,7 @@ def build_providers(settings: Settings) -> Providers:
     )
     tracer.add_span_processor(BaggageSpanProcessor())
     batch = settings.span_batch
-    exporters: list[object] = []
     for exporter in span_exporters(settings.traces):
-        exporters.append(exporter)
         tracer.add_span_processor(
             BatchSpanProcessor(
                 exporter,
@@ -78,15 +75,13 @@ def build_providers(settings: Settings) -> Providers:
 
     meter = None
     if settings.metrics_persistence and settings.metrics.exporters:
-        metric_exporters_ = metric_exporters(settings.metrics, settings.temporality)
-        exporters.extend(metric_exporters_)
         readers = [
             PeriodicExportingMetricReader(
                 exporter,
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,
             )
-            for exporter in metric_exporters_
+            for exporter in metric_exporters(settings.metrics, settings.temporality)
         ]
         meter = MeterProvider(
             resource=resource, metric_readers=readers, views=views(), shutdown_on_exit=False
@@ -97,7 +92,6 @@ def build_providers(settings: Settings) -> Providers:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
         batch = settings.log_batch
         for exporter in log_exporters(settings.logs):
-            exporters.append(exporter)
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(
                     exporter,
@@ -107,4 +101,4 @@ def build_providers(settings: Settings) -> Providers:
                     max_queue_size=batch.max_queue_size,
                 )
             )
-    return Providers(tracer=tracer, meter=meter, logger=logger, exporters=tuple(exporters))
+    return Providers(tracer=tracer, meter=meter, logger=logger)
