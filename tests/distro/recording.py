@@ -1,0 +1,62 @@
+"""In-process recording for the correlation helpers' tests: finished spans and the log records of a logger.
+
+The worker, webhook and FastAPI helpers start spans through the global tracer provider and log through
+their own (non-propagating) loggers. ``spans`` installs the SDK provider once per test process -- with the
+distro's UUID id generator, as ``configure()`` does -- and records what each test finishes; ``records``
+collects one logger's records at DEBUG. End-to-end tests cover the real exporters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from rythmiq_otel.distro._correlation import UuidTraceIdGenerator
+
+_exporter = InMemorySpanExporter()
+
+
+def _sdk_provider() -> TracerProvider:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider(id_generator=UuidTraceIdGenerator())
+        provider.add_span_processor(SimpleSpanProcessor(_exporter))
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The recorder of the spans finished during the test (``get_finished_spans()``)."""
+    _sdk_provider()
+    _exporter.clear()
+    yield _exporter
+    _exporter.clear()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def collect(logger_name: str) -> Iterator[list[logging.LogRecord]]:
+    """Yield the list of records ``logger_name`` emits (at DEBUG and up) while the generator is open."""
+    logger = logging.getLogger(logger_name)
+    handler, level = _Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
