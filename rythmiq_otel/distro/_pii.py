@@ -12,7 +12,7 @@ record (event ``pii.redacted``) that names key paths and rules only, never a val
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 
 from opentelemetry import metrics
@@ -23,55 +23,66 @@ from opentelemetry.trace import Link, Status
 from rythmiq_otel import vocab
 from rythmiq_otel.pii import DEFAULT_SCRUBBER, Redaction, Scrubber
 
-__all__ = ["LAYER", "ScrubbingSpanExporter", "report", "scrub_span"]
+__all__ = ["LAYER", "RedactionReporter", "ScrubbingSpanExporter", "report", "scrub_span"]
 
 LAYER = "sdk"
 _log = logging.getLogger("rythmiq_otel.pii")
-# Set while report() logs, so a hit inside the report itself is counted but not reported again.
+# Set while a report is being logged, so a hit inside the report itself is counted but not reported again.
 _reporting: ContextVar[bool] = ContextVar("rythmiq_pii_reporting", default=False)
-_counter: list[metrics.Counter] = []
 
 
-def _redactions_counter() -> metrics.Counter:
-    """The redaction counter, made on first use from the global meter provider (a proxy until set)."""
-    if not _counter:
-        _counter.append(
-            metrics.get_meter("rythmiq_otel.pii").create_counter(
+class RedactionReporter:
+    """Counts redactions in ``rythmiq_pii_redactions_total{layer, rule}`` and logs them by key path only.
+
+    ``report`` (the module-level instance) uses the global meter provider, made on first use so that it
+    follows whatever provider ``configure()`` installed; tests build one over their own provider.
+    """
+
+    def __init__(self, meter: metrics.Meter | None = None, *, layer: str = LAYER) -> None:
+        self._meter = meter
+        self._layer = layer
+        self._counter: metrics.Counter | None = None
+
+    def _redactions_counter(self) -> metrics.Counter:
+        if self._counter is None:
+            meter = self._meter or metrics.get_meter("rythmiq_otel.pii")
+            self._counter = meter.create_counter(
                 vocab.METRIC_PII_REDACTIONS,
                 unit="{redaction}",
                 description="Values the PII guard replaced with a marker, by layer and rule (spec §1.4).",
             )
-        )
-    return _counter[0]
+        return self._counter
 
-
-def report(redactions: Sequence[Redaction]) -> None:
-    """Count ``redactions`` by rule and log one WARN record naming their key paths and rules only."""
-    if not redactions:
-        return
-    counter = _redactions_counter()
-    by_rule: dict[str, int] = {}
-    for redaction in redactions:
-        by_rule[redaction.rule] = by_rule.get(redaction.rule, 0) + 1
-    for rule, count in by_rule.items():
-        counter.add(count, {"layer": LAYER, "rule": rule})
-    if _reporting.get():
-        return
-    token = _reporting.set(True)
-    try:
-        _log.warning(
-            "PII redacted before export",
-            extra={
-                vocab.EVENT_FIELD: vocab.EVENT_PII_REDACTED,
-                "extra": {
-                    "layer": LAYER,
-                    "rules": sorted(by_rule),
-                    "paths": sorted({redaction.path for redaction in redactions}),
+    def __call__(self, redactions: Sequence[Redaction]) -> None:
+        """Count ``redactions`` by rule and log one WARN record naming their key paths and rules."""
+        if not redactions:
+            return
+        by_rule: dict[str, int] = {}
+        for redaction in redactions:
+            by_rule[redaction.rule] = by_rule.get(redaction.rule, 0) + 1
+        counter = self._redactions_counter()
+        for rule, count in by_rule.items():
+            counter.add(count, {"layer": self._layer, "rule": rule})
+        if _reporting.get():
+            return
+        token = _reporting.set(True)
+        try:
+            _log.warning(
+                "PII redacted before export",
+                extra={
+                    vocab.EVENT_FIELD: vocab.EVENT_PII_REDACTED,
+                    "extra": {
+                        "layer": self._layer,
+                        "rules": sorted(by_rule),
+                        "paths": sorted({redaction.path for redaction in redactions}),
+                    },
                 },
-            },
-        )
-    finally:
-        _reporting.reset(token)
+            )
+        finally:
+            _reporting.reset(token)
+
+
+report = RedactionReporter()
 
 
 def scrub_span(
@@ -136,9 +147,15 @@ class ScrubbingSpanExporter(SpanExporter):
     off (``RYTHMIQ_PII_GUARD=off``) simply don't wrap, or pass ``NOOP_SCRUBBER``.
     """
 
-    def __init__(self, inner: SpanExporter, scrubber: Scrubber = DEFAULT_SCRUBBER) -> None:
+    def __init__(
+        self,
+        inner: SpanExporter,
+        scrubber: Scrubber = DEFAULT_SCRUBBER,
+        reporter: Callable[[Sequence[Redaction]], None] = report,
+    ) -> None:
         self._inner = inner
         self._scrubber = scrubber
+        self._report = reporter
 
     @property
     def inner(self) -> SpanExporter:
@@ -153,7 +170,7 @@ class ScrubbingSpanExporter(SpanExporter):
             clean, hits = scrub_span(span, self._scrubber)
             scrubbed.append(clean)
             found += hits
-        report(found)
+        self._report(found)
         return self._inner.export(scrubbed)
 
     def shutdown(self) -> None:
