@@ -11,38 +11,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it. The in-process half's own __all__ is the source of truth; a test
-# checks the two agree.
-_DISTRO_EXPORTS: tuple[str, ...] = (
-    "RythmiqConfigurator",
-    "RythmiqDistro",
-    "StructuredFormatter",
-    "configure",
-    "correlation_id_from_trace_id",
-    "current_correlation_id",
-    "extract",
-    "get_api_logger",
-    "get_logger",
-    "get_webhook_logger",
-    "get_worker_logger",
-    "hash_user_id",
-    "inject",
-    "instrument_app",
-    "job_context",
-    "shutdown",
-    "stage_context",
-    "trace_id_from_correlation_id",
-    "webhook_context",
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _DISTRO_EXPORTS:
-        return getattr(importlib.import_module("rythmiq_otel.distro"), name)
-    raise AttributeError(f"module 'rythmiq_otel' has no attribute {name!r}")
-
-
-__all__ = [  # noqa: RUF022 -- the version first, then _DISTRO_EXPORTS in the same order
+# The public names: the version, then the in-process half's names, listed literally so tools and readers
+# see them without importing anything. A test checks they equal ``rythmiq_otel.distro.__all__``.
+__all__ = [  # noqa: RUF022 -- the version first, then the distro names in their own sorted order
     "__version__",
     "RythmiqConfigurator",
     "RythmiqDistro",
@@ -64,3 +35,12 @@ __all__ = [  # noqa: RUF022 -- the version first, then _DISTRO_EXPORTS in the sa
     "trace_id_from_correlation_id",
     "webhook_context",
 ]
+_DISTRO_EXPORTS: frozenset[str] = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DISTRO_EXPORTS:
+        return getattr(importlib.import_module("rythmiq_otel.distro"), name)
+    raise AttributeError(f"module 'rythmiq_otel' has no attribute {name!r}")
+
+

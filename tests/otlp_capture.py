@@ -135,54 +135,47 @@ class OtlpCapture:
         ``observed_time_unix_nano``, ``trace_id`` / ``span_id`` (hex, "" when absent), ``event_name``,
         ``attributes``, ``resource`` (resource attributes) and ``scope`` (scope name).
         """
-        records = []
-        for message in self.messages("/v1/logs"):
-            for resource_logs in message.resource_logs:
-                resource = attributes(resource_logs.resource.attributes)
-                for scope_logs in resource_logs.scope_logs:
-                    for record in scope_logs.log_records:
-                        records.append({
-                            "body": any_value(record.body),
-                            "severity_number": record.severity_number,
-                            "severity_text": record.severity_text,
-                            "time_unix_nano": record.time_unix_nano,
-                            "observed_time_unix_nano": record.observed_time_unix_nano,
-                            "trace_id": record.trace_id.hex(),
-                            "span_id": record.span_id.hex(),
-                            "event_name": record.event_name,
-                            "attributes": attributes(record.attributes),
-                            "resource": resource,
-                            "scope": scope_logs.scope.name,
-                        })
-        return records
+        return [
+            {
+                "body": any_value(record.body),
+                "severity_number": record.severity_number,
+                "severity_text": record.severity_text,
+                "time_unix_nano": record.time_unix_nano,
+                "observed_time_unix_nano": record.observed_time_unix_nano,
+                "trace_id": record.trace_id.hex(),
+                "span_id": record.span_id.hex(),
+                "event_name": record.event_name,
+                "attributes": attributes(record.attributes),
+                "resource": resource,
+                "scope": scope,
+            }
+            for record, resource, scope in self._items(
+                "/v1/logs", "resource_logs", "scope_logs", "log_records"
+            )
+        ]
 
     def spans(self) -> list[dict[str, Any]]:
         """Every span received, as a plain dict (ids in hex, ``events`` as ``[{name, attributes}]``)."""
-        spans = []
-        for message in self.messages("/v1/traces"):
-            for resource_spans in message.resource_spans:
-                resource = attributes(resource_spans.resource.attributes)
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        spans.append({
-                            "name": span.name,
-                            "trace_id": span.trace_id.hex(),
-                            "span_id": span.span_id.hex(),
-                            "parent_span_id": span.parent_span_id.hex(),
-                            "kind": span.kind,
-                            "start_time_unix_nano": span.start_time_unix_nano,
-                            "end_time_unix_nano": span.end_time_unix_nano,
-                            "status_code": span.status.code,
-                            "status_message": span.status.message,
-                            "attributes": attributes(span.attributes),
-                            "events": [
-                                {"name": event.name, "attributes": attributes(event.attributes)}
-                                for event in span.events
-                            ],
-                            "resource": resource,
-                            "scope": scope_spans.scope.name,
-                        })
-        return spans
+        return [
+            {
+                "name": span.name,
+                "trace_id": span.trace_id.hex(),
+                "span_id": span.span_id.hex(),
+                "parent_span_id": span.parent_span_id.hex(),
+                "kind": span.kind,
+                "start_time_unix_nano": span.start_time_unix_nano,
+                "end_time_unix_nano": span.end_time_unix_nano,
+                "status_code": span.status.code,
+                "status_message": span.status.message,
+                "attributes": attributes(span.attributes),
+                "events": [
+                    {"name": event.name, "attributes": attributes(event.attributes)} for event in span.events
+                ],
+                "resource": resource,
+                "scope": scope,
+            }
+            for span, resource, scope in self._items("/v1/traces", "resource_spans", "scope_spans", "spans")
+        ]
 
     def metric_points(self) -> list[dict[str, Any]]:
         """Every metric data point received, one dict per point.
@@ -192,13 +185,20 @@ class OtlpCapture:
         ``bounds``, ``bucket_counts`` (histogram).
         """
         points = []
-        for message in self.messages("/v1/metrics"):
-            for resource_metrics in message.resource_metrics:
-                resource = attributes(resource_metrics.resource.attributes)
-                for scope_metrics in resource_metrics.scope_metrics:
-                    for metric in scope_metrics.metrics:
-                        points.extend(_points(metric, resource))
+        for metric, resource, _ in self._items("/v1/metrics", "resource_metrics", "scope_metrics", "metrics"):
+            points.extend(_points(metric, resource))
         return points
+
+    def _items(
+        self, path: str, resource_field: str, scope_field: str, item_field: str
+    ) -> Iterator[tuple[Any, dict[str, Any], str]]:
+        """Walk request -> resource -> scope -> item, the nesting all three OTLP signals share."""
+        for message in self.messages(path):
+            for resource_group in getattr(message, resource_field):
+                resource = attributes(resource_group.resource.attributes)
+                for scope_group in getattr(resource_group, scope_field):
+                    for item in getattr(scope_group, item_field):
+                        yield item, resource, scope_group.scope.name
 
     # ---------------------------------------------------------------------------------------------------
     # Waiting

@@ -20,8 +20,9 @@ from rythmiq_otel import vocab
 from rythmiq_otel.distro._correlation import UuidTraceIdGenerator
 from rythmiq_otel.distro._exporters import log_exporters, metric_exporters, span_exporters
 from rythmiq_otel.distro._metrics import views
+from rythmiq_otel.distro._pii import ScrubbingSpanExporter
 from rythmiq_otel.distro._sampling import build_sampler
-from rythmiq_otel.distro._settings import Settings
+from rythmiq_otel.distro._settings import BatchSettings, Settings
 from rythmiq_otel.distro._span_enrichment import BaggageSpanProcessor
 
 __all__ = ["Providers", "build_providers", "build_resource"]
@@ -51,6 +52,16 @@ def build_resource(settings: Settings) -> Resource:
     })
 
 
+def _batch_options(batch: BatchSettings) -> dict[str, int]:
+    """The keyword arguments both SDK batch processors take."""
+    return {
+        "max_queue_size": batch.max_queue_size,
+        "schedule_delay_millis": batch.schedule_delay_ms,
+        "max_export_batch_size": batch.max_export_batch_size,
+        "export_timeout_millis": batch.export_timeout_ms,
+    }
+
+
 def build_providers(settings: Settings) -> Providers:
     """Construct (not install) the providers ``settings`` describe."""
     resource = build_resource(settings)
@@ -61,17 +72,10 @@ def build_providers(settings: Settings) -> Providers:
         shutdown_on_exit=False,
     )
     tracer.add_span_processor(BaggageSpanProcessor())
-    batch = settings.span_batch
     for exporter in span_exporters(settings.traces):
-        tracer.add_span_processor(
-            BatchSpanProcessor(
-                exporter,
-                max_queue_size=batch.max_queue_size,
-                schedule_delay_millis=batch.schedule_delay_ms,
-                max_export_batch_size=batch.max_export_batch_size,
-                export_timeout_millis=batch.export_timeout_ms,
-            )
-        )
+        # Spans are immutable once ended, so the PII guard scrubs them on the way out (worker thread).
+        guarded = ScrubbingSpanExporter(exporter) if settings.pii_guard else exporter
+        tracer.add_span_processor(BatchSpanProcessor(guarded, **_batch_options(settings.span_batch)))
 
     meter = None
     if settings.metrics_persistence and settings.metrics.exporters:
@@ -90,15 +94,8 @@ def build_providers(settings: Settings) -> Providers:
     logger = None
     if settings.logs.exporters:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
-        batch = settings.log_batch
         for exporter in log_exporters(settings.logs):
             logger.add_log_record_processor(
-                BatchLogRecordProcessor(
-                    exporter,
-                    schedule_delay_millis=batch.schedule_delay_ms,
-                    max_export_batch_size=batch.max_export_batch_size,
-                    export_timeout_millis=batch.export_timeout_ms,
-                    max_queue_size=batch.max_queue_size,
-                )
+                BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))
             )
     return Providers(tracer=tracer, meter=meter, logger=logger)
