@@ -26,7 +26,7 @@ from rythmiq_otel.distro._correlation import (
     with_baggage,
 )
 
-__all__ = ["extract", "inject"]
+__all__ = ["extract", "extract_reporting", "inject", "log_problems"]
 
 _log = logging.getLogger(__name__)
 
@@ -95,29 +95,44 @@ def extract(payload: Any) -> Context:
     so the next span starts a fresh trace. Every fallback logs one WARN naming the key, never its value.
     The returned context's baggage ``correlation_id`` always matches its trace when there is one.
     """
+    context, problems = extract_reporting(payload)
+    log_problems(problems)
+    return context
+
+
+def log_problems(problems: list[str]) -> None:
+    """Log what ``extract_reporting`` found, one WARN each (call it inside the span it concerns)."""
+    for problem in problems:
+        _log.warning(problem)
+
+
+def extract_reporting(payload: Any) -> tuple[Context, list[str]]:
+    """``extract`` without logging: the context and the WARN messages it owes.
+
+    The worker and webhook contexts log them once their span is open, so the warnings carry the job's
+    correlation id instead of none.
+    """
     if not isinstance(payload, Mapping):
-        _log.warning(
-            "Job payload is not a JSON object (%s); starting a fresh trace", type(payload).__name__
-        )
-        return Context()
+        kind = type(payload).__name__
+        return Context(), [f"Job payload is not a JSON object ({kind}); starting a fresh trace"]
+    problems: list[str] = []
     carrier, dropped = _context_carrier(payload)
     if dropped:
-        _log.warning(
-            "Ignored malformed or oversize trace context in payload: %s", ", ".join(sorted(dropped))
-        )
+        keys = ", ".join(sorted(dropped))
+        problems.append(f"Ignored malformed or oversize trace context in payload: {keys}")
     context = propagate.extract(carrier)
     parent = trace.get_current_span(context).get_span_context()
     plain = payload.get(vocab.PAYLOAD_CORRELATION_KEY)
     plain_trace_id = trace_id_from_correlation_id(plain) if isinstance(plain, str) else None
     if parent.is_valid:
         if plain is not None and plain_trace_id != parent.trace_id:
-            _log.warning("Payload correlation_id disagrees with its traceparent; the traceparent wins")
+            problems.append("Payload correlation_id disagrees with its traceparent; the traceparent wins")
         trace_id = parent.trace_id
     elif plain_trace_id is not None:
         if "traceparent" in carrier or "traceparent" in dropped:
-            _log.warning("Payload traceparent is invalid; continuing the trace of its correlation_id")
+            problems.append("Payload traceparent is invalid; continuing the trace of its correlation_id")
         else:
-            _log.warning("Payload carries no trace context (an older producer?); using its correlation_id")
+            problems.append("Payload carries no trace context (an older producer?); using its correlation_id")
         parent_context = _synthetic_parent(plain_trace_id)
         for key, value in baggage.get_all(context).items():
             parent_context = baggage.set_baggage(key, value, parent_context)
@@ -125,7 +140,7 @@ def extract(payload: Any) -> Context:
         trace_id = plain_trace_id
     else:
         what = "an invalid correlation_id" if plain is not None else "no usable trace context"
-        _log.warning("Payload has %s; starting a fresh trace", what)
+        problems.append(f"Payload has {what}; starting a fresh trace")
         # Keep job_id / user_id_hash baggage; a stale correlation_id would contradict the new trace.
-        return baggage.remove_baggage(vocab.BAGGAGE_CORRELATION_ID, context)
-    return with_baggage(context, correlation_id=correlation_id_from_trace_id(trace_id))
+        return baggage.remove_baggage(vocab.BAGGAGE_CORRELATION_ID, context), problems
+    return with_baggage(context, correlation_id=correlation_id_from_trace_id(trace_id)), problems

@@ -29,7 +29,7 @@ from rythmiq_otel.distro._correlation import (
 )
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
-from rythmiq_otel.distro._payload import extract
+from rythmiq_otel.distro._payload import extract_reporting, log_problems
 
 __all__ = ["WebhookRun", "webhook_context"]
 
@@ -81,7 +81,8 @@ def webhook_context(body: Any, *, size_bytes: int | None = None) -> Iterator[Web
     exception); ``size_bytes`` is the raw body length, logged as metadata.
     """
     link = trace.get_current_span().get_span_context()
-    token = attach(extract(body))
+    context, problems = extract_reporting(body)
+    token = attach(context)
     try:
         job_id, status, error_code = _metadata(body)
         links = [Link(link)] if link.is_valid else None
@@ -89,6 +90,7 @@ def webhook_context(body: Any, *, size_bytes: int | None = None) -> Iterator[Web
             if job_id is not None:
                 span.set_attribute(vocab.BAGGAGE_JOB_ID, job_id)
             with baggage_context(correlation_id=current_correlation_id(), job_id=job_id):
+                log_problems(problems)
                 run = WebhookRun(job_id, status, error_code)
                 emit(_log, logging.INFO, "Camber webhook received", event=vocab.EVENT_WEBHOOK_RECEIVED,
                      job_id=job_id, error_code=error_code,

@@ -41,7 +41,7 @@ from rythmiq_otel.distro._correlation import (
 )
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
-from rythmiq_otel.distro._payload import extract
+from rythmiq_otel.distro._payload import extract_reporting, log_problems
 
 __all__ = ["JobRun", "job_context", "stage_context"]
 
@@ -143,7 +143,8 @@ def job_context(payload: Any) -> Iterator[JobRun]:
     ``error_code`` attribute when it is a known code, else ``INTERNAL_ERROR``) and ``error_stage``, then
     re-raised.
     """
-    token = attach(extract(payload))
+    context, problems = extract_reporting(payload)
+    token = attach(context)
     try:
         job = JobRun(job_id=_job_id(payload), execution_temperature=_next_temperature())
         with _tracer.start_as_current_span("job", kind=SpanKind.CONSUMER) as span:
@@ -151,6 +152,7 @@ def job_context(payload: Any) -> Iterator[JobRun]:
                 span.set_attribute(vocab.BAGGAGE_JOB_ID, job.job_id)
             span.set_attribute("rythmiq.execution_temperature", job.execution_temperature)
             with baggage_context(correlation_id=current_correlation_id(), job_id=job.job_id):
+                log_problems(problems)
                 yield from _run_job(job, span)
     finally:
         detach(token)
