@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a command with rythmiq-otel auto-instrumentation",
         description="Run CMD with the rythmiq-otel sitecustomize hook first on PYTHONPATH.",
     )
-    instrument.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    # dest "argv": the dispatcher's own "command" attribute holds the subcommand name.
+    instrument.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     instrument.set_defaults(handler=_instrument)
 
     doctor = subparsers.add_parser(
@@ -43,7 +44,7 @@ def instrumented_pythonpath(current: str | None) -> str:
 
 
 def _instrument(args: argparse.Namespace) -> int:
-    command = list(args.command)
+    command = list(args.argv)
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
