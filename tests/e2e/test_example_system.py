@@ -225,3 +225,28 @@ def test_every_json_line_validates_against_the_log_schema(example_system):
     assert len(lines) > 50
     errors = [(line, error.message) for line in lines for error in validator.iter_errors(line)]
     assert errors == []
+
+
+def test_the_catalog_metrics_arrive_with_bounded_labels(example_system, example_otlp: OtlpCapture):
+    run_job(example_system)
+    run_job(example_system, fail_with="SCHEMA_INVALID")
+
+    def labels(name: str, key: str) -> set[str]:
+        points = example_otlp.metric_points()
+        return {point["attributes"].get(key) for point in points if point["name"] == name}
+
+    def arrived() -> bool:
+        return ({"success", "failed"} <= labels(vocab.METRIC_JOBS_TOTAL, "status")
+                and "SCHEMA_INVALID" in labels(vocab.METRIC_ERRORS_TOTAL, "error_code")
+                and set(vocab.WORKER_STAGES) <= labels(vocab.METRIC_JOB_CPU, "stage")
+                and "/jobs" in labels(vocab.METRIC_API_REQUESTS, "path"))
+
+    assert example_otlp.wait_until(arrived, timeout=15)
+    assert labels(vocab.METRIC_ERRORS_TOTAL, "stage") >= {"schema"}
+    assert labels(vocab.METRIC_JOB_LATENCY, "execution_temp") <= {"cold", "warm"}
+    assert labels(vocab.METRIC_QUALITY_SCORE, "processing_path") <= set(vocab.PROCESSING_PATHS)
+    assert labels(vocab.METRIC_API_LATENCY, "path") >= {"/jobs", "/jobs/{job_id}"}
+    for point in example_otlp.metric_points():
+        if point["name"] in vocab.METRIC_LABELS:
+            assert set(point["attributes"]) == set(vocab.METRIC_LABELS[point["name"]]), point["name"]
+            assert not any(len(str(value)) == 36 for value in point["attributes"].values()), point
