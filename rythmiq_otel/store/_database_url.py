@@ -6,10 +6,14 @@ decided in one place.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import _embedded
 from ._settings import StoreSettings, load_settings
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
 
 
 def resolve_database_url(settings: StoreSettings | None = None, *, start: bool = False) -> str:
@@ -44,13 +48,6 @@ def database_url_for(url: str, database: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for messages and ``db status``."""
-    if url.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-    import re
-
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+    """``url`` with any password replaced by ``***`` (URL userinfo or ``password=``), for messages."""
+    url = _URL_PASSWORD.sub(r"\1***@", url)
+    return _KEYWORD_PASSWORD.sub(r"\1***", url)
