@@ -478,7 +478,12 @@ class Scrubber:
                     if changed is not None:
                         changed[key] = value
                     continue
-            new_key, new_value = self._scrub_item(key, value, prefix, out)
+                if kind is dict:  # the `extra` object
+                    new_key, new_value = key, self._scrub_mapping(value, _join(prefix, key), out)
+                else:
+                    new_key, new_value = self._scrub_item(key, value, prefix, out)
+            else:
+                new_key, new_value = self._scrub_item(key, value, prefix, out)
             if changed is None and (new_key is not key or new_value is not value):
                 changed = dict(list(mapping.items())[:index])
             if changed is not None:
