@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
 EMIT = Path(__file__).with_name("_emit.py")
 
 
@@ -109,27 +110,30 @@ class CollectorProcess:
         """The end of the collector's own log, for failure messages."""
         return self.log_path.read_text(errors="replace")[-chars:]
 
-    def metrics(self) -> dict[str, float]:
-        """The collector's own metrics (Prometheus text), summed per name over all label sets."""
+    def metric(self, name: str, **labels: str) -> float:
+        """One of the collector's own metrics (Prometheus text), summed over the samples with ``labels``."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
             text = answer.read().decode()
-        totals: dict[str, float] = {}
+        total = 0.0
         for line in text.splitlines():
             match = _SAMPLE.match(line)
-            if match:
-                totals[match["name"]] = totals.get(match["name"], 0.0) + float(match["value"])
-        return totals
+            if match is None or match["name"] != name:
+                continue
+            sample_labels = dict(_LABEL.findall(match["labels"] or ""))
+            if all(sample_labels.get(key) == value for key, value in labels.items()):
+                total += float(match["value"])
+        return total
 
-    def wait_for_metric(self, name: str, minimum: float, timeout: float = 30.0) -> float:
-        """Poll the collector's metrics until ``name`` reaches ``minimum``; returns the last value."""
+    def wait_for_metric(self, name: str, minimum: float, timeout: float = 30.0, **labels: str) -> float:
+        """Poll until metric ``name`` (with ``labels``) reaches ``minimum``; returns the last value."""
         deadline = time.monotonic() + timeout
         value = 0.0
         while time.monotonic() < deadline:
-            value = self.metrics().get(name, 0.0)
+            value = self.metric(name, **labels)
             if value >= minimum:
                 return value
             time.sleep(0.2)
-        raise AssertionError(f"{name} stayed at {value} (< {minimum}) for {timeout} s")
+        raise AssertionError(f"{name}{labels or ''} stayed at {value} (< {minimum}) for {timeout} s")
 
 
 def emit(spec_path: Path, endpoint: str, timeout: float = 60.0) -> None:

@@ -21,11 +21,16 @@ from tests.otlp_capture import any_value, attributes
 
 
 class RestartableReceiver:
-    """OTLP/HTTP on ``127.0.0.1:port``: every body received (decompressed) and every log record decoded."""
+    """OTLP/HTTP on ``127.0.0.1:port``: every body received (decompressed) and every log record decoded.
+
+    ``status`` is the answer to every request (200 unless a test makes the sink reject data); bodies are
+    recorded whatever the answer, decoded records only when the answer is 200.
+    """
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.bodies: list[bytes] = []
+        self.status = 200
+        self.bodies: list[tuple[str, bytes]] = []  # (path, decompressed body)
         self.logs: list[dict[str, Any]] = []
         self._changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
@@ -66,7 +71,7 @@ class RestartableReceiver:
 
     def _record(self, path: str, body: bytes) -> None:
         records = []
-        if path == "/v1/logs":
+        if path == "/v1/logs" and self.status == 200:
             request = ExportLogsServiceRequest()
             request.ParseFromString(body)
             for resource_logs in request.resource_logs:
@@ -81,7 +86,7 @@ class RestartableReceiver:
                         for record in scope_logs.log_records
                     ]
         with self._changed:
-            self.bodies.append(body)
+            self.bodies.append((path, body))
             self.logs += records
             self._changed.notify_all()
 
@@ -95,7 +100,7 @@ class RestartableReceiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 gzipped = self.headers.get("Content-Encoding") == "gzip"
                 receiver._record(self.path, gzip.decompress(raw) if gzipped else raw)
-                self.send_response(200)
+                self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
