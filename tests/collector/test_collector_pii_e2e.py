@@ -1,0 +1,89 @@
+"""Canaries sent by a real OTLP client through the real collector never reach the sink.
+
+The client is the upstream SDK with its OTLP/HTTP exporters in a child process -- no rythmiq_otel code, so
+the in-process guard plays no part and the collector's layer alone must catch everything. Every body the
+collector delivered is searched (decompressed) for every canary. The same records also carry what must
+survive (a job_id, the spec's user_id_hash), so a collector that dropped everything would fail too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rythmiq_otel import pii
+from rythmiq_otel.store.collector import config_files
+from tests.collector._process import emit
+from tests.collector._receiver import RestartableReceiver
+from tests.pii_canaries import Canary, assert_no_canary, canaries
+
+pytestmark = [pytest.mark.collector, pytest.mark.slow]
+
+JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
+USER_ID = "u-42"
+CORPUS = canaries(per_category=6)
+
+
+def _scalar(value: object) -> Any:
+    """Span and metric attributes hold scalars only: structured canaries travel as JSON text there."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _logs(canary: Canary) -> list[dict[str, Any]]:
+    """The canary under its own key (attribute and map body) and, where it has one, as text."""
+    common = {"job_id": JOB_ID, "user_id": USER_ID}
+    logs = [
+        {"body": "job done", "attributes": {**common, canary.key: canary.value}},
+        {"body": {canary.key: canary.value, "job_id": JOB_ID}, "attributes": common},
+    ]
+    if canary.text is not None:
+        logs.append({"body": f"while handling: {canary.text}", "attributes": {**common, "note": canary.text}})
+    return logs
+
+
+def _spec(path: Path) -> Path:
+    spec = {
+        "resource": {"deployment.note": "resource attributes are scrubbed too"},
+        "logs": [log for canary in CORPUS for log in _logs(canary)],
+        "spans": [
+            {
+                "name": "stage",
+                "attributes": {"job_id": JOB_ID, canary.key: _scalar(canary.value)},
+                "events": [{"name": "detail", "attributes": {canary.key: _scalar(canary.value)}}],
+            }
+            for canary in CORPUS
+        ],
+        "metrics": [
+            {"name": f"rythmiq_test_{index}", "attributes": {canary.key: _scalar(canary.value)}}
+            for index, canary in enumerate(CORPUS)
+        ],
+    }
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_no_canary_passes_the_collector(
+    start_collector, receiver: RestartableReceiver, tmp_path: Path
+) -> None:
+    collector = start_collector(config_files("sidecar"), receiver.url)
+    expected_logs = sum(len(_logs(canary)) for canary in CORPUS)
+    emit(_spec(tmp_path / "spec.json"), collector.otlp_http_url)
+
+    collector.wait_for_metric("otelcol_exporter_sent_spans", len(CORPUS))
+    collector.wait_for_metric("otelcol_exporter_sent_metric_points", len(CORPUS))
+    assert receiver.wait_until(lambda: len(receiver.logs) >= expected_logs, timeout=30)
+    assert {path for path, _ in receiver.bodies} == {"/v1/logs", "/v1/traces", "/v1/metrics"}
+    for _, body in receiver.bodies:
+        assert_no_canary(body, CORPUS)
+
+    # What must survive did: spec fields, the hashed user id, and the SDK's marker where a value was cut.
+    attributes = [record["attributes"] for record in receiver.logs]
+    assert all(attrs["job_id"] == JOB_ID for attrs in attributes)
+    raw_ids = {USER_ID} | {str(c.value) for c in CORPUS if c.key == "user_id"}  # a canary may be the id
+    assert {attrs["user_id_hash"] for attrs in attributes} == {pii.hash_user_id(raw) for raw in raw_ids}
+    assert not any("user_id" in attrs for attrs in attributes)
+    assert any(str(attrs.get("note", "")).startswith("[REDACTED:") for attrs in attributes)
+    assert receiver.logs[0]["resource"]["deployment.environment.name"] == "production"
