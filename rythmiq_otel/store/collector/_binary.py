@@ -25,6 +25,7 @@ MISSING_BINARY = (
     f"{RYTHMIQ_COLLECTOR_BIN} to an otelcol-contrib >= 0.161.0 binary"
 )
 _MAX_REASON = 400
+_NESTED = "decoding failed due to the following error(s):"
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,24 @@ def validate(binary: Path, configs: Sequence[Path]) -> None:
         timeout=60,
     )
     if result.returncode != 0:
-        lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        reason = next((line for line in lines if line.startswith("Error:")), lines[-1] if lines else "")
-        reason = reason.removeprefix("Error: ")
-        if len(reason) > _MAX_REASON:  # OTTL errors quote whole statements; the start names the problem
-            reason = reason[:_MAX_REASON] + "..."
         names = " + ".join(path.name for path in configs)
+        reason = _reason(result.stderr + result.stdout)
         raise CollectorError(f"{names} is not a valid collector config: {reason}")
+
+
+def _reason(output: str) -> str:
+    """The collector's error, nested causes joined on one line, shortened in the middle if huge.
+
+    The collector prints ``Error: <outer>: decoding failed due to the following error(s):`` and then one
+    line per nested cause; the innermost (last) names the bad key or statement, so it is always kept.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), max(len(lines) - 1, 0))
+    parts = [line.removeprefix("Error: ").removesuffix(_NESTED).rstrip(": ") for line in lines[start:]]
+    reason = ": ".join(part for part in parts if part) or "no output"
+    if len(reason) > _MAX_REASON:  # OTTL errors quote whole statements, patterns included
+        reason = f"{reason[: _MAX_REASON // 2]} ... {reason[-_MAX_REASON // 2 :]}"
+    return reason
 
 
 def run_argv(binary: Path, configs: Sequence[Path]) -> list[str]:
