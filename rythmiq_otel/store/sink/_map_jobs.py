@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, uuid5
 
 from rythmiq_otel import vocab
 
@@ -59,7 +59,7 @@ def error_event_rows(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[Error
             continue
         extra = _extra(row)
         yield ErrorEventRow(
-            id=uuid5(ID_NAMESPACE, f"error_events:{row.dedup_key}"),
+            id=str(uuid5(ID_NAMESPACE, f"error_events:{row.dedup_key}")),
             job_id=row.job_id,
             error_code=row.error_code,
             error_stage=row.error_stage or row.stage or UNKNOWN_STAGE,
@@ -135,9 +135,9 @@ def job_updates(logs: Iterable[LogRow]) -> Iterator[JobUpdate]:
         )
 
 
-def merge_job_updates(updates: Iterable[JobUpdate]) -> dict[UUID, JobUpdate]:
+def merge_job_updates(updates: Iterable[JobUpdate]) -> dict[str, JobUpdate]:
     """Fold updates per job with the same commutative rules the SQL upsert applies."""
-    merged: dict[UUID, JobUpdate] = {}
+    merged: dict[str, JobUpdate] = {}
     for update in updates:
         previous = merged.get(update.job_id)
         merged[update.job_id] = update if previous is None else merge_job_update(previous, update)

@@ -15,7 +15,6 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
 
 from rythmiq_otel import vocab
 
@@ -30,6 +29,7 @@ from ._values import (
     attributes_dict,
     clean_text,
     from_unix_nano,
+    hex_to_uuid_text,
     span_id_hex,
     trace_id_hex,
     valid_time_ns,
@@ -70,9 +70,10 @@ def resource_identity(resource: Any, scope: Any) -> bytes:
     return resource.SerializeToString() + b"\x00" + scope.SerializeToString() + b"\x00"
 
 
-def dedup_key(identity: bytes, item: Any) -> UUID:
-    """A UUID that is equal for byte-identical items from the same resource and scope."""
-    return UUID(bytes=hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).digest())
+def dedup_key(identity: bytes, item: Any) -> str:
+    """A UUID (as text) that is equal for byte-identical items from the same resource and scope."""
+    digest = hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).hexdigest()
+    return hex_to_uuid_text(digest)
 
 
 def log_rows(request: Any, ctx: MapContext) -> Iterator[LogRow]:
@@ -140,7 +141,7 @@ def _log_row(
     trace_id = trace_id_hex(record.trace_id, repairs)
     correlation_id = as_uuid(columns.get("correlation_id"), repairs, "invalid_correlation_id")
     if correlation_id is None and trace_id is not None:
-        correlation_id = UUID(hex=trace_id)
+        correlation_id = hex_to_uuid_text(trace_id)
     level = level_from(record.severity_text, record.severity_number)
     return LogRow(
         timestamp=from_unix_nano(time_ns),

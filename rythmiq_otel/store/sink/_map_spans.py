@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
 
 from rythmiq_otel import vocab
 
@@ -24,6 +23,7 @@ from ._values import (
     attributes_dict,
     clean_text,
     from_unix_nano,
+    hex_to_uuid_text,
     span_id_hex,
     trace_id_hex,
     valid_time_ns,
@@ -101,6 +101,6 @@ def _span_row(
         resource=resource_json,
         service=service,
         scope_name=scope_name,
-        correlation_id=UUID(hex=trace_id),
+        correlation_id=hex_to_uuid_text(trace_id),
         job_id=as_uuid(attrs.get(vocab.BAGGAGE_JOB_ID), repairs, "invalid_job_id"),
     )

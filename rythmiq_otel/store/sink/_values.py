@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ FUTURE_SLACK_NS = 86_400 * 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class Repairs(Counter[str]):
@@ -119,15 +121,22 @@ def span_id_hex(raw: bytes, repairs: Repairs) -> str | None:
     return None
 
 
-def as_uuid(value: Any, repairs: Repairs, reason: str) -> UUID | None:
-    """Parse a UUID attribute (any spelling ``uuid.UUID`` accepts); count ``reason`` when it is not one."""
+def as_uuid(value: Any, repairs: Repairs, reason: str) -> str | None:
+    """Canonical UUID text of an attribute (any spelling ``uuid.UUID`` accepts); count ``reason`` if none."""
     if value is None:
         return None
+    if isinstance(value, str) and len(value) == 36 and _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
-        return UUID(str(value))
+        return str(UUID(str(value)))
     except ValueError:
         repairs[reason] += 1
         return None
+
+
+def hex_to_uuid_text(hex32: str) -> str:
+    """A trace id as a correlation id: ``7c9e...0ae7`` → ``7c9e6679-7425-40de-944b-e07fc1f90ae7``."""
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
 
 
 def as_float(value: Any, repairs: Repairs, reason: str) -> float | None:

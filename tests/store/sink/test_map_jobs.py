@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime
-from uuid import UUID
 
 import pytest
 
@@ -29,7 +28,7 @@ def _at(ms: int) -> datetime:
 def test_a_successful_job_becomes_one_completed_job_run() -> None:
     job = new_job()
     updates = [u for b in _batches(lifecycle(job)) for u in b.job_updates]
-    run = merge_job_updates(updates)[UUID(job.job_id)]
+    run = merge_job_updates(updates)[job.job_id]
     assert run.status == "completed"
     assert (run.created_at, run.started_at, run.completed_at) == (_at(0), _at(1000), _at(3500))
     assert (run.processing_path, run.execution_temperature) == ("standard", "warm")
@@ -41,7 +40,7 @@ def test_a_successful_job_becomes_one_completed_job_run() -> None:
 def test_job_runs_is_the_same_whatever_order_the_events_arrive_in(failed: bool) -> None:
     job = new_job()
     updates = [u for b in _batches(lifecycle(job, failed=failed)) for u in b.job_updates]
-    results = {merge_job_updates(order)[UUID(job.job_id)] for order in itertools.permutations(updates)}
+    results = {merge_job_updates(order)[job.job_id] for order in itertools.permutations(updates)}
     assert len(results) == 1
     assert results.pop().status == ("failed" if failed else "completed")
 
@@ -55,7 +54,7 @@ def test_a_failed_job_gives_error_events_for_every_error_record_with_a_code() ->
     assert (str(event.job_id), event.error_code, event.error_stage) == (job.job_id, "OCR_FAILURE", "ocr")
     assert (event.processing_path, event.quality_score, event.created_at) == ("standard", 0.34, _at(3000))
     assert str(event.correlation_id) == job.correlation_id
-    run = merge_job_updates([u for b in batches for u in b.job_updates])[UUID(job.job_id)]
+    run = merge_job_updates([u for b in batches for u in b.job_updates])[job.job_id]
     assert (run.status, run.error_code, run.error_stage) == ("failed", "OCR_FAILURE", "ocr")
 
 
