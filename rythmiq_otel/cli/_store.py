@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import CommandError
@@ -60,52 +61,51 @@ def _settings() -> StoreSettings:
     return _guarded(load_settings)
 
 
-def _external_notice(settings: StoreSettings, what: str) -> None:
+def _embedded_pgdata(without_it: str) -> Path | None:
+    """The embedded server's PGDATA, or ``None`` after saying why it is not used (DATABASE_URL is set)."""
     from rythmiq_otel.store._database_url import redact_url
 
-    assert settings.database_url is not None
-    print(f"DATABASE_URL is set ({redact_url(settings.database_url)}); {what}")
+    settings = _settings()
+    if settings.database_url is None:
+        return settings.pgdata
+    print(f"DATABASE_URL is set ({redact_url(settings.database_url)}); {without_it}")
+    return None
 
 
 def _db_start(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import _embedded
 
-    settings = _settings()
-    if settings.database_url is not None:
-        _external_notice(settings, "the store uses that server, so no embedded server is started")
-        return 0
-    before = _embedded.state(settings.pgdata)
-    state = _guarded(lambda: _embedded.start(settings.pgdata))
-    verb = "already running" if before.running else "started"
-    print(f"{verb}: PostgreSQL (pid {state.pid}) in {settings.pgdata}")
-    print(state.url())
+    pgdata = _embedded_pgdata("the store uses that server, so no embedded server is started")
+    if pgdata is not None:
+        before = _embedded.state(pgdata)
+        state = _guarded(lambda: _embedded.start(pgdata))
+        verb = "already running" if before.running else "started"
+        print(f"{verb}: PostgreSQL (pid {state.pid}) in {pgdata}")
+        print(state.url())
     return 0
 
 
 def _db_stop(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import _embedded
 
-    settings = _settings()
-    if settings.database_url is not None:
-        _external_notice(settings, "there is no embedded server to stop")
-        return 0
-    stopped = _guarded(lambda: _embedded.stop(settings.pgdata))
-    print(f"{'stopped' if stopped else 'not running'}: PostgreSQL in {settings.pgdata}")
+    pgdata = _embedded_pgdata("there is no embedded server to stop")
+    if pgdata is not None:
+        stopped = _guarded(lambda: _embedded.stop(pgdata))
+        print(f"{'stopped' if stopped else 'not running'}: PostgreSQL in {pgdata}")
     return 0
 
 
 def _db_status(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import _embedded
 
-    settings = _settings()
-    if settings.database_url is not None:
-        _external_notice(settings, "the embedded server is not used")
+    pgdata = _embedded_pgdata("the embedded server is not used")
+    if pgdata is None:
         return 0
-    state = _guarded(lambda: _embedded.state(settings.pgdata))
+    state = _guarded(lambda: _embedded.state(pgdata))
     if not state.running:
-        print(f"stopped: PostgreSQL in {settings.pgdata}")
+        print(f"stopped: PostgreSQL in {pgdata}")
         return EXIT_NOT_RUNNING
-    print(f"running: PostgreSQL (pid {state.pid}) in {settings.pgdata}")
+    print(f"running: PostgreSQL (pid {state.pid}) in {pgdata}")
     print(state.url())
     return 0
 

