@@ -50,7 +50,16 @@ def run_job(system: ExampleSystem, headers: dict[str, str] | None = None, **job:
     """Submit a job, wait until the webhook finished it, return the final status body."""
     response = submit(system, headers, **job)
     assert response.status_code == 201, response.text
-    return system.wait_for_job(response.json()["job_id"])
+    return finished(system, response.json()["job_id"])
+
+
+def finished(system: ExampleSystem, job_id: str) -> dict[str, Any]:
+    """Wait for the job's final status and for the webhook's last line about it."""
+    final = system.wait_for_job(job_id)
+    # The webhook commits the new status a moment before it logs "Job transitioned to ...".
+    assert system.wait_until(lambda: any(line.get("event") == vocab.EVENT_WEBHOOK_PROCESSED
+                                         for line in job_lines(system, job_id)))
+    return final
 
 
 def job_lines(system: ExampleSystem, job_id: str) -> list[dict[str, Any]]:
@@ -95,7 +104,8 @@ def test_every_line_of_a_job_carries_the_trace_id_as_correlation_id(example_syst
     lines = job_lines(example_system, final["job_id"])
     assert {line["service"] for line in lines} == {"api", "worker", "webhook"}
     # Status polls (GET /jobs/{job_id}) are requests of their own, in traces of their own.
-    polls = {line["correlation_id"] for line in lines if line.get("http_method") == "GET"}
+    polls = {line["correlation_id"] for line in lines
+             if line.get("http_method") == "GET" or line.get("event") == vocab.EVENT_JOB_STATUS_QUERIED}
     assert polls and final["correlation_id"] not in polls
     job_trace = [line for line in lines if line["correlation_id"] not in polls]
     assert {line["correlation_id"] for line in job_trace} == {final["correlation_id"]}
@@ -136,7 +146,7 @@ def test_a_client_correlation_id_is_preserved_end_to_end(example_system):
     response = submit(example_system, {"X-Correlation-ID": caller_id})
     assert response.headers[vocab.CORRELATION_HEADER] == caller_id
     assert response.json()["correlation_id"] == caller_id
-    final = example_system.wait_for_job(response.json()["job_id"])
+    final = finished(example_system, response.json()["job_id"])
     assert final["correlation_id"] == caller_id
     services = {line["service"] for line in trace_lines(example_system, caller_id)}
     assert services == {"api", "worker", "webhook"}
@@ -151,7 +161,7 @@ def test_garbage_correlation_headers_are_replaced_warned_and_never_echoed(exampl
     assert response.status_code == 201
     issued = response.headers[vocab.CORRELATION_HEADER]
     assert uuid.UUID(issued).version == 4
-    final = example_system.wait_for_job(response.json()["job_id"])
+    final = finished(example_system, response.json()["job_id"])
     assert final["status"] == "completed" and final["correlation_id"] == issued
     warnings = [line for line in trace_lines(example_system, issued)
                 if line["level"] == "WARN" and vocab.CORRELATION_HEADER in line["message"]]
