@@ -72,11 +72,15 @@ RULE_SCHEMA_VALUES: Final = "schema_field_values"
 RULE_EXTRACTED_DATA: Final = "extracted_data"
 RULE_WEBHOOK_BODY: Final = "webhook_body"
 RULE_CUSTOM: Final = "blocked_key"  # extra_blocked_keys given without a rule name
+RULE_TOO_DEEP: Final = "too_deep"  # nested deeper than MAX_DEPTH: not inspected, so not let through
 
 RULES: Final[tuple[str, ...]] = (
     RULE_EMAIL, RULE_IP, RULE_FILENAME, RULE_USER_ID, RULE_STORAGE_PATH, RULE_EXTRACTED_TEXT,
-    RULE_FILE_CONTENT, RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY, RULE_CUSTOM,
+    RULE_FILE_CONTENT, RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY, RULE_CUSTOM, RULE_TOO_DEEP,
 )
+# Containers nested deeper than this (counted in the key path) are replaced whole: hostile input must not
+# exhaust the stack, and what cannot be inspected cannot be let through.
+MAX_DEPTH: Final = 64
 
 
 def marker(rule: str) -> str:
@@ -217,30 +221,74 @@ SAFE_KEYS: Final[frozenset[str]] = frozenset({
 })
 
 # ----------------------------------------------------------------------------------------------------------
-# Value detectors: pattern data, one per kind of value. Each has a gate -- a C-speed substring or length test
-# that every possible match passes -- so a typical log message pays for a few `in` tests, not a regex scan.
+# Value detectors: one per kind of value, all with one signature (text -> spans). Each sits behind a gate --
+# a C-speed substring or length test every match must pass -- so a typical log message pays for a few `in`
+# tests, not a regex scan. Every pattern is bounded or anchored on a rare character so that no input, however
+# hostile (the sink scans whatever it is sent), costs more than linear time.
 # ----------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Detector:
-    """One value detector: ``pattern`` runs only when ``gate(text)``.
+Span = tuple[int, int, str]  # start, end, rule
 
-    ``confirm``, when given, returns how much of a candidate match really is a hit (0: none), so a loose
-    pattern can be checked by a parser and trimmed ("2001:db8::1:" ends before its last colon).
-    """
+
+@dataclass(frozen=True, slots=True)
+class _RegexDetector:
+    """Spans of ``pattern`` in texts passing ``gate``; ``confirm`` (optional) says how much of a candidate is
+    really a hit (0: none), so a loose pattern can be checked by a parser and trimmed."""
 
     rule: str
     gate: Callable[[str], bool]
     pattern: re.Pattern[str]
     confirm: Callable[[str], int] | None = None
 
+    def __call__(self, text: str) -> list[Span]:
+        if not self.gate(text):
+            return []
+        spans = []
+        for match in self.pattern.finditer(text):
+            start, end = match.span()
+            if self.confirm is not None:
+                end = start + self.confirm(match.group())
+            if end > start:
+                spans.append((start, end, self.rule))
+        return spans
+
 
 # Extensions of documents a user uploads (never source files such as .py, so tracebacks are kept).
-_DOC_EXT: Final = (
-    r"(?:pdf|png|jpe?g|tiff?|heic|heif|gif|bmp|webp|docx?|xlsx?|pptx?|csv|txt|rtf|odt|ods|zip|eml|msg)"
+DOC_EXTENSIONS: Final[tuple[str, ...]] = (
+    "pdf", "png", "jpg", "jpeg", "tif", "tiff", "heic", "heif", "gif", "bmp", "webp", "doc", "docx", "xls",
+    "xlsx", "ppt", "pptx", "csv", "txt", "rtf", "odt", "ods", "zip", "eml", "msg",
 )
-_DOC_EXT_RE: Final = re.compile(r"\." + _DOC_EXT + r"\b", re.IGNORECASE)
-_OCTET: Final = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_BASE64_MIN: Final = 80
+_DOC_EXT_RE: Final = re.compile(
+    r"\.(?:" + "|".join(sorted(DOC_EXTENSIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+# Characters of a path or filename token, matched backwards from the extension.
+_NAME_CHARS_RE: Final = re.compile(r"[\w.~%+()/\\-]{1,1024}")
+_QUOTED_NAME_MAX: Final = 200
+
+
+def _documents(text: str) -> list[Span]:
+    """Filenames and paths of user documents, found from their extension backwards (linear time).
+
+    A token containing a slash is a storage path, else a filename; a quoted name may contain spaces
+    (``'My Tax Return 2024.pdf'``).
+    """
+    if "." not in text:
+        return []
+    spans = []
+    for match in _DOC_EXT_RE.finditer(text):
+        start, end = match.span()
+        quote = text[end:end + 1]
+        opening = text.rfind(quote, max(0, start - _QUOTED_NAME_MAX), start) if quote in ("'", '"') else -1
+        if opening >= 0 and not any(c in text[opening:start] for c in "\n/\\"):
+            spans.append((opening + 1, end, RULE_FILENAME))
+            continue
+        before = _NAME_CHARS_RE.match(text[max(0, start - 1024):start][::-1])
+        if before is None:
+            continue
+        token = text[start - before.end():start]
+        if token.strip("./\\-"):
+            rule = RULE_STORAGE_PATH if ("/" in token or "\\" in token) else RULE_FILENAME
+            spans.append((start - before.end(), end, rule))
+    return spans
 
 
 def _ipv6_length(candidate: str) -> int:
@@ -267,54 +315,42 @@ def _base64_length(candidate: str) -> int:
     return len(candidate) if mixed else 0
 
 
-_DETECTORS: Final[tuple[_Detector, ...]] = (
-    _Detector(
+_OCTET: Final = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_BASE64_MIN: Final = 80
+_URL_CHARS: Final = r"[^\s\"'<>]{0,2048}"
+
+_DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
+    _RegexDetector(
         RULE_EMAIL,
         lambda text: "@" in text or "%40" in text,
-        re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        re.compile(
+            r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+        ),
     ),
-    _Detector(
+    _RegexDetector(
         RULE_STORAGE_PATH,
         lambda text: "://" in text,
         re.compile(
-            r"\b(?:s3a?|gs|gcs|az|abfss?|wasbs?|hdfs|file)://[^\s\"'<>]+"
-            r"|https?://[^\s\"'<>]*/storage/v1/(?:object|render)/[^\s\"'<>]+"
+            rf"\b(?:s3a?|gs|gcs|az|abfss?|wasbs?|hdfs|file)://{_URL_CHARS}"
+            rf"|https?://[^\s\"'<>/]{{0,255}}/storage/v1/(?:object|render)/{_URL_CHARS}"
         ),
     ),
-    # A path ending in a document ("uploads/u-1/j-9/original.pdf", "C:\scans\x.png").
-    _Detector(
-        RULE_STORAGE_PATH,
-        lambda text: ("/" in text or "\\" in text) and _DOC_EXT_RE.search(text) is not None,
-        re.compile(
-            r"(?<![\w.~%+-])(?:[A-Za-z]:)?[\w.~%+-]*(?:[\\/][\w~%+-][\w.~%+-]*)+\." + _DOC_EXT + r"\b",
-            re.IGNORECASE,
-        ),
-    ),
-    # A bare document filename, or a quoted one with spaces ("'My Tax Return 2024.pdf'").
-    _Detector(
-        RULE_FILENAME,
-        lambda text: _DOC_EXT_RE.search(text) is not None,
-        re.compile(
-            r"(?<![\w.~%+/\\-])[\w~%+()-][\w.~%+()-]*\." + _DOC_EXT + r"\b"
-            r"|\"[^\"\n/\\]{1,200}\." + _DOC_EXT + r"\"|'[^'\n/\\]{1,200}\." + _DOC_EXT + r"'",
-            re.IGNORECASE,
-        ),
-    ),
-    _Detector(
+    _documents,
+    _RegexDetector(
         RULE_IP,
         lambda text: text.count(".") >= 3,
         re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w)(?!\.\d)"),
     ),
-    _Detector(
+    _RegexDetector(
         RULE_IP,
         lambda text: text.count(":") >= 2,
-        re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]*(?:%[\w.]+)?(?![\w:])"),
+        re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]{0,15}(?:%[\w.]{1,32})?(?![\w:])"),
         _ipv6_length,
     ),
-    _Detector(
+    _RegexDetector(
         RULE_FILE_CONTENT,
         lambda text: len(text) >= _BASE64_MIN or "base64," in text,
-        re.compile(rf"data:[\w/+.-]+;base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
+        re.compile(rf"data:[\w/+.-]{{1,128}};base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
         _base64_length,
     ),
 )
@@ -325,7 +361,7 @@ _KV_REVERSED_RE: Final = re.compile(r"[=:][ \t]{0,3}[\"']?([\w.-]{1,64})")
 _KV_VALUE_RE: Final = re.compile(
     r"[ \t]{0,3}(?P<value>"
     + _MARKER_RE.pattern
-    + r"|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|[^\s,;&)}\]]+)"
+    + r"|\"(?:[^\"\\\n]|\\.){0,4096}\"?|'(?:[^'\\\n]|\\.){0,4096}'?|[^\s,;&)}\]]{1,4096})"
 )
 # Long prose (OCR output, document text): PROSE_WORDS words in a row, separated by spaces or by line breaks
 # not followed by indentation -- so a traceback's indented frame lines never form a run.
@@ -353,6 +389,10 @@ def _nothing_to_hide(value: object) -> bool:
     if isinstance(value, str):
         return not value or is_marker(value)
     return value is None or isinstance(value, bool)
+
+
+def _too_deep(path: str) -> bool:
+    return path.count(".") + path.count("[") > MAX_DEPTH
 
 
 def _join(prefix: str, key: str) -> str:
@@ -465,6 +505,9 @@ class Scrubber:
     # so a clean record builds no strings.
     # ------------------------------------------------------------------------------------------------------
     def _scrub_mapping(self, mapping: Mapping[Any, Any], prefix: str, out: list[Redaction]) -> Any:
+        if _too_deep(prefix):
+            out.append(Redaction(prefix, RULE_TOO_DEEP))
+            return marker(RULE_TOO_DEEP)
         policies, clean = self._policies, self._clean
         changed: dict[Any, Any] | None = None
         for index, (key, value) in enumerate(mapping.items()):
@@ -516,6 +559,9 @@ class Scrubber:
         if kind is dict or isinstance(value, Mapping):
             return self._scrub_mapping(value, _join(prefix, key), out)
         if kind is list or kind is tuple:
+            if _too_deep(path := _join(prefix, key)):
+                out.append(Redaction(path, RULE_TOO_DEEP))
+                return marker(RULE_TOO_DEEP)
             scrubbed = [self._scrub_any(item, prefix, f"{key}[{i}]", out) for i, item in enumerate(value)]
             if all(new is old for new, old in zip(scrubbed, value, strict=True)):
                 return value
@@ -536,7 +582,7 @@ class Scrubber:
         if head in ("{", "[") or (head.isspace() and text.lstrip()[:1] in ("{", "[")):
             try:
                 document = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
             else:
                 if isinstance(document, dict | list):
@@ -562,15 +608,7 @@ class Scrubber:
             text = _PROSE_RE.sub(marker(RULE_EXTRACTED_TEXT), text)
         elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
             return text  # no detector can match without one of these characters
-        spans = []
-        for detector in _DETECTORS:
-            if detector.gate(text):
-                for match in detector.pattern.finditer(text):
-                    start, end = match.span()
-                    if detector.confirm is not None:
-                        end = start + detector.confirm(match.group())
-                    if end > start:
-                        spans.append((start, end, detector.rule))
+        spans = [span for detector in _DETECTORS for span in detector(text)]
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
         if not spans:
@@ -587,20 +625,27 @@ class Scrubber:
         pieces.append(text[done:])
         return "".join(pieces)
 
-    def _kv_spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Spans of values written after a blocked key inside text (``user_id=42``, ``"email": "..."``)."""
-        spans = []
-        reversed_text = text[::-1]
-        for match in _KV_REVERSED_RE.finditer(reversed_text):
+    def _kv_spans(self, text: str) -> list[Span]:
+        """Spans of values written after a blocked key inside text (``user_id=42``, ``"email": "..."``).
+
+        Keys are visited left to right and a key inside a value already taken is skipped, so each
+        character is scanned by at most one value match.
+        """
+        spans: list[Span] = []
+        taken = 0
+        size = len(text)
+        for match in reversed(list(_KV_REVERSED_RE.finditer(text[::-1]))):
+            separator = size - match.start()  # just after the = or :
             key = match.group(1)[::-1]
-            if not (key[0].isalpha() or key[0] == "_"):
+            if separator <= taken or not (key[0].isalpha() or key[0] == "_"):
                 continue
             rule = (self._policies.get(key) or self._policy(key)).rule
             if rule is None:
                 continue
-            value = _KV_VALUE_RE.match(text, len(text) - match.start())
+            value = _KV_VALUE_RE.match(text, separator)
             if value is not None and not is_marker(value.group("value").strip("\"'")):
                 spans.append((value.start("value"), value.end("value"), rule))
+                taken = value.end("value")
         return spans
 
 

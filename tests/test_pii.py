@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -247,3 +248,45 @@ def test_the_rules_module_imports_only_the_standard_library() -> None:
 def test_public_surface() -> None:
     assert set(pii.__all__) >= {"DEFAULT_SCRUBBER", "NOOP_SCRUBBER", "Redaction", "Scrubber", "hash_user_id"}
     assert all(hasattr(pii, name) for name in pii.__all__)
+
+
+HOSTILE = {
+    "slashes then a document extension": "a/b/c/" * 20_000 + ".pdf",
+    "dots then a document extension": "a.b." * 25_000 + "pdf",
+    "one @ after a long local part": "a" * 100_000 + "@",
+    "many url schemes": "http://" * 15_000,
+    "colon runs": "1:2:3:4:5:6:7:8:9:" * 5_000,
+    "blocked keys without values": "user_id=" * 12_000,
+    "an unclosed quote after a key": 'email="a ' * 11_000,
+    "a quote then a document extension": "'" * 100_000 + ".pdf'",
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_text_is_scanned_in_linear_time(text: str) -> None:
+    # Each of these took minutes with a naive pattern (nested quantifiers, unanchored starts); the sink
+    # scans whatever a client sends, so they must stay in the milliseconds.
+    started = time.perf_counter()
+    DEFAULT_SCRUBBER.scrub_text(text)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_structures_nested_too_deep_are_replaced_not_walked() -> None:
+    deep: dict[str, object] = {}
+    inner = deep
+    for _ in range(5_000):
+        inner["a"] = {}
+        inner = inner["a"]  # type: ignore[assignment]
+    nested: list[object] = []
+    for _ in range(5_000):
+        nested = [nested]
+    scrubbed, redactions = DEFAULT_SCRUBBER.scrub_fields({"extra": deep, "items": nested})
+    assert [r.rule for r in redactions] == ["too_deep", "too_deep"]
+    assert json.dumps(scrubbed).count(marker("too_deep")) == 2
+
+
+def test_json_too_deep_to_parse_is_scanned_as_text_instead_of_raising() -> None:
+    text = '{"email": "a@b.example", "n": ' + '{"a": ' * 5_000 + "1" + "}" * 5_001
+    scrubbed, redactions = DEFAULT_SCRUBBER.scrub_text(text)
+    assert "a@b.example" not in scrubbed
+    assert redactions

@@ -272,10 +272,6 @@ def test_no_canary_leaves_through_logs_and_every_hit_is_counted(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="configure() does not yet wrap its span exporters in ScrubbingSpanExporter (distro core)",
-)
 def test_no_canary_leaves_through_spans(run_instrumented: Run, otlp_capture: OtlpCapture) -> None:
     _emit_every_canary(run_instrumented)
     spans = otlp_capture.wait_for_spans(len(CORPUS), timeout=20)
