@@ -85,16 +85,26 @@ def _route_template(scope: Scope) -> str | None:
     return partial
 
 
-class _IngressMiddleware:
-    """Outermost layer: ingress rules before the server span, ``X-Correlation-ID`` on every response."""
+class _HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests only (lifespan and websockets pass straight through)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class _IngressMiddleware(_HttpMiddleware):
+    """Outermost layer: ingress rules before the server span, ``X-Correlation-ID`` on every response."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         ingress = resolve_ingress(headers)
         scope[_SCOPE_KEY] = ingress
@@ -123,16 +133,10 @@ def _completed_level(status: int) -> int:
     return logging.INFO
 
 
-class _RequestEventsMiddleware:
+class _RequestEventsMiddleware(_HttpMiddleware):
     """Inside the server span: request started / completed events and the api metrics (§1.2, §3.1)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         ingress: Ingress | None = scope.get(_SCOPE_KEY)
         if ingress is not None and ingress.rejected_header is not None:
             _log.warning("Ignored an invalid %s header (%s); using a new correlation id",
