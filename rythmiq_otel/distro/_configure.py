@@ -72,7 +72,7 @@ def _install_providers(settings: _settings.Settings) -> None:
         metrics.set_meter_provider(providers.meter)
     if providers.logger is not None:
         set_logger_provider(providers.logger)
-        BRIDGE.logger = providers.logger.get_logger("rythmiq_otel")
+        BRIDGE.bind(providers.logger.get_logger("rythmiq_otel"))
     install_propagators(settings.propagators)
     install_fork_hooks(shutdown)
     _active["providers"] = providers
@@ -85,7 +85,7 @@ def shutdown() -> None:
     """
     with _lock:
         providers: Providers | None = _active.pop("providers", None)
-        BRIDGE.logger = None
+        BRIDGE.bind(None)
     if providers is not None:
         providers.shutdown()
     flush_stdout()

@@ -21,11 +21,18 @@ _MISFIT = object()
 
 
 def _uuid(value: Any) -> Any:
+    if type(value) is str and _UUID_RE.fullmatch(value):
+        return value
     text = str(value).lower()
     return text if _UUID_RE.fullmatch(text) else _MISFIT
 
 
+_CANONICAL_STAGES = frozenset(vocab.STAGES)
+
+
 def _stage(value: Any) -> Any:
+    if value in _CANONICAL_STAGES:
+        return value
     return (vocab.canonical_stage(value) or _MISFIT) if isinstance(value, str) else _MISFIT
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry import baggage, trace
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._correlation import correlation_id_from_trace_id
+from rythmiq_otel.distro._trace_spelling import spellings
 
 __all__ = ["add_context"]
 
@@ -23,9 +23,10 @@ def add_context(fields: dict[str, Any]) -> dict[str, Any]:
     """Add ``trace_id``, ``span_id``, ``correlation_id``, ``job_id``, ``user_id_hash`` where known."""
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:
-        fields["trace_id"] = format(span_context.trace_id, "032x")
+        trace_hex, correlation_id = spellings(span_context.trace_id)
+        fields["trace_id"] = trace_hex
         fields["span_id"] = format(span_context.span_id, "016x")
-        fields[vocab.BAGGAGE_CORRELATION_ID] = correlation_id_from_trace_id(span_context.trace_id)
+        fields[vocab.BAGGAGE_CORRELATION_ID] = correlation_id
     if any(key not in fields for key in _BAGGAGE_FIELDS):
         entries = baggage.get_all()
         if entries:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from opentelemetry import trace
+
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
 from rythmiq_otel.distro._log_pipeline import record_fields, render_json
@@ -65,6 +67,6 @@ class RythmiqHandler(logging.Handler):
                 _last_flush[0] = record.created
                 stream.flush()
             if not record.name.startswith(_EXPORT_PATH_LOGGERS):
-                BRIDGE.emit(fields, record.created)
+                BRIDGE.emit(fields, record.created, trace.get_current_span().get_span_context())
         except Exception:
             self.handleError(record)

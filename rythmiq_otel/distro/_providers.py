@@ -10,7 +10,12 @@ from dataclasses import dataclass
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,6 +31,12 @@ from rythmiq_otel.distro._settings import BatchSettings, Settings
 from rythmiq_otel.distro._span_enrichment import BaggageSpanProcessor
 
 __all__ = ["Providers", "build_providers", "build_resource"]
+
+_EXEMPLAR_FILTERS = {
+    "always_on": AlwaysOnExemplarFilter,
+    "always_off": AlwaysOffExemplarFilter,
+    "trace_based": TraceBasedExemplarFilter,
+}
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,11 @@ def build_providers(settings: Settings) -> Providers:
             for exporter in metric_exporters(settings.metrics, settings.temporality)
         ]
         meter = MeterProvider(
-            resource=resource, metric_readers=readers, views=views(), shutdown_on_exit=False
+            resource=resource,
+            metric_readers=readers,
+            views=views(),
+            exemplar_filter=_EXEMPLAR_FILTERS[settings.exemplar_filter](),
+            shutdown_on_exit=False,
         )
 
     logger = None

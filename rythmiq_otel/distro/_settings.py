@@ -131,6 +131,11 @@ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = "OTEL_EXPORTER_OTLP_METRICS_
 """``delta``, ``cumulative`` or ``lowmemory``. Default ``delta`` (our choice; the SDK's is cumulative): the
 sink stores both correctly, delta keeps memory flat in long-lived workers."""
 
+OTEL_METRICS_EXEMPLAR_FILTER = "OTEL_METRICS_EXEMPLAR_FILTER"
+"""``always_on``, ``always_off`` or ``trace_based``. Default ``always_off`` (our choice; the SDK's is
+trace_based): the store keeps no exemplars, and sampling them costs every metric record on the calling
+thread."""
+
 _PROTOCOLS = ("http/protobuf", "grpc")
 _EXPORTERS = ("otlp", "console", "none")
 _SAMPLERS = (
@@ -189,6 +194,7 @@ class Settings:
     sampler: str
     sampler_arg: float
     temporality: str
+    exemplar_filter: str
     metric_export_interval_ms: int
     metric_export_timeout_ms: int
     span_batch: BatchSettings
@@ -402,6 +408,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "sampler_arg": _sampler_arg(reader),
         "temporality": reader.choice(
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, _TEMPORALITIES, "delta"
+        ),
+        "exemplar_filter": reader.choice(
+            OTEL_METRICS_EXEMPLAR_FILTER, ("always_on", "always_off", "trace_based"), "always_off"
         ),
         "metric_export_interval_ms": reader.positive_int(OTEL_METRIC_EXPORT_INTERVAL, 60_000),
         "metric_export_timeout_ms": reader.positive_int(OTEL_METRIC_EXPORT_TIMEOUT, 30_000),

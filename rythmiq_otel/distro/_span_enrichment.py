@@ -12,7 +12,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._correlation import correlation_id_from_trace_id
+from rythmiq_otel.distro._trace_spelling import spellings
 
 __all__ = ["BaggageSpanProcessor"]
 
@@ -23,7 +23,7 @@ class BaggageSpanProcessor(SpanProcessor):
     """Sets ``correlation_id`` and the baggage's ``job_id`` / ``user_id_hash`` as span attributes."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        span.set_attribute(vocab.BAGGAGE_CORRELATION_ID, correlation_id_from_trace_id(span.context.trace_id))
+        span.set_attribute(vocab.BAGGAGE_CORRELATION_ID, spellings(span.context.trace_id)[1])
         entries = baggage.get_all(parent_context)
         for key in _COPIED:
             value = entries.get(key)

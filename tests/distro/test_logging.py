@@ -177,7 +177,7 @@ def test_the_otel_record_carries_the_same_fields_and_severity(
     provider.add_log_record_processor(
         SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{otlp_capture.url}/v1/logs"))
     )
-    BRIDGE.logger = provider.get_logger("rythmiq_otel")
+    BRIDGE.bind(provider.get_logger("rythmiq_otel"))
     try:
         get_worker_logger(logger_name).warning(
             "OCR rollback triggered",
@@ -185,7 +185,7 @@ def test_the_otel_record_carries_the_same_fields_and_severity(
                    "extra": {"quality_score": 0.34, "attempts": [1, 2]}},
         )
     finally:
-        BRIDGE.logger = None
+        BRIDGE.bind(None)
         provider.shutdown()
     (line,) = parse_lines(capsys.readouterr().out)
     (record,) = otlp_capture.wait_for_logs(1)
