@@ -22,12 +22,6 @@ T0 = datetime(2026, 1, 30, 13, 58, tzinfo=UTC)
 HOUR = datetime(2026, 1, 30, 14, tzinfo=UTC)
 
 
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
-
-
 @pytest.fixture(scope="module")
 def functions(migrated_database_factory: Callable[[], str]) -> Iterator[psycopg.Connection]:
     """A connection for calling pure SQL functions: one database for the module is enough."""
