@@ -1,0 +1,189 @@
+"""Issue 6 end to end: the example system -> the collector -> ``rythmiq-otel sink`` -> Postgres.
+
+Everything is a real process: api, webhook, the job platform and its worker under ``rythmiq-otel
+instrument``, the built collector with the bundled config, the sink, the embedded Postgres.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from examples.run import ExampleSystem, start_system
+from rythmiq_otel import pii
+from rythmiq_otel.store.collector import config_files
+from tests.collector._process import CollectorProcess, free_port
+from tests.store.sink.conftest import TOKEN, sink_process
+
+pytestmark = [pytest.mark.collector, pytest.mark.slow]
+
+# Four jobs -- fast path, standard path, standard with OCR rollback, a failure -- with fixed quality (the
+# simulation is otherwise seeded by the random job id), one after another so cold/warm starts repeat.
+JOBS = (
+    {"filename": "scan-001.pdf", "page_count": 1, "quality_hint": 0.9},
+    {"filename": "scan-002.pdf", "page_count": 2, "quality_hint": 0.7},
+    {"filename": "scan-003.pdf", "page_count": 1, "quality_hint": 0.5},
+    {"filename": "scan-004.pdf", "page_count": 1, "quality_hint": 0.7, "fail_with": "OCR_FAILURE"},
+)
+# What a row is, minus what differs between any two runs (ids, timestamps, durations, measured values).
+PROJECTIONS = {
+    "logs": "SELECT service, level, event_name, stage, error_code, error_stage, http_method, http_path, "
+            "http_status, message, attributes, extra FROM logs",
+    "spans": "SELECT service, name, kind, status_code, attributes FROM spans",
+    "job_runs": "SELECT status, processing_path, execution_temperature, error_code, error_stage "
+                "FROM job_runs",
+    "cpu_metrics": "SELECT execution_temperature, processing_path FROM cpu_metrics",
+    "error_events": "SELECT error_code, error_stage, processing_path FROM error_events",
+}
+TERMINAL = "('completed', 'failed')"
+DIRECT_HEADERS = {"OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{TOKEN}"}
+
+
+def _shape(value: Any) -> Any:
+    """A column as comparable across runs: jsonb as its sorted keys, text with its numbers blanked.
+
+    Keys an earlier layer already redacted are left out: the collector deletes a blocked key where the
+    SDK replaced its value with a marker, the one place where the two paths legitimately differ. Numbers
+    in text are ports and sizes that change from run to run.
+    """
+    if isinstance(value, dict):
+        return tuple(sorted(key for key, item in value.items() if not pii.is_marker(item)))
+    if isinstance(value, str):
+        return re.sub(r"\d+", "N", value)
+    return value
+
+
+def _snapshot(database_url: str) -> dict[str, Counter[tuple[Any, ...]]]:
+    with psycopg.connect(database_url) as conn:
+        return {
+            table: Counter(tuple(_shape(value) for value in row) for row in conn.execute(query).fetchall())
+            for table, query in PROJECTIONS.items()
+        }
+
+
+def _settled(database_url: str, timeout: float = 60) -> dict[str, Counter[tuple[Any, ...]]]:
+    """The snapshot once nothing new has arrived for two seconds (exports and retries have drained)."""
+    deadline = time.monotonic() + timeout
+    previous = _snapshot(database_url)
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        current = _snapshot(database_url)
+        if current == previous and sum(current["job_runs"].values()) >= len(JOBS):
+            return current
+        previous = current
+    raise AssertionError(f"the tables never settled: {({t: sum(c.values()) for t, c in previous.items()})}")
+
+
+def _finished(system: ExampleSystem, job_id: str) -> bool:
+    """The webhook has processed the job (read from its JSON log lines: polling the api would add
+    requests, and so rows, that differ from run to run)."""
+    webhook = system.log_dir / "webhook.jsonl"
+    return webhook.exists() and any(
+        f'"job_id":"{job_id}"' in line and '"event":"webhook.processed"' in line
+        for line in webhook.read_text().splitlines()
+    )
+
+
+def _run_jobs(system: ExampleSystem) -> list[str]:
+    job_ids = []
+    for job in JOBS:
+        response = httpx.post(f"{system.api_url}/jobs", json=job, headers=system.auth_headers, timeout=10)
+        assert response.status_code == 201, response.text
+        job_ids.append(response.json()["job_id"])
+        assert system.wait_until(lambda: _finished(system, job_ids[-1]), timeout=30), job_ids[-1]
+    return job_ids
+
+
+@pytest.fixture
+def collector_to(start_collector) -> Callable[[str], CollectorProcess]:
+    """A sidecar collector exporting to the sink at ``sink_url`` with the sink's token."""
+    return lambda sink_url: start_collector(config_files("sidecar"), sink_url, RYTHMIQ_SINK_TOKEN=TOKEN)
+
+
+def _sink(database_url: str, port: int) -> AbstractContextManager[str]:
+    # sink_process passes --port 0; a later --port wins, so the sink comes back on the same port.
+    return sink_process(database_url, "--port", str(port))
+
+
+@pytest.fixture
+def direct_database(migrated_database_factory: Callable[[], str]) -> str:
+    return migrated_database_factory()
+
+
+def test_the_collector_path_writes_the_same_rows_as_the_direct_path(
+    collector_to, database_url: str, direct_database: str, tmp_path: Path
+) -> None:
+    with _sink(direct_database, free_port()) as sink_url:
+        with start_system(otlp_endpoint=sink_url, log_dir=tmp_path / "direct", env=DIRECT_HEADERS) as system:
+            _run_jobs(system)
+        direct = _settled(direct_database)
+
+    with _sink(database_url, free_port()) as sink_url:
+        collector = collector_to(sink_url)
+        with start_system(otlp_endpoint=collector.otlp_http_url, log_dir=tmp_path / "collector") as system:
+            _run_jobs(system)
+        via_collector = _settled(database_url)
+
+    assert sum(direct["logs"].values()) > 0 and sum(direct["spans"].values()) > 0
+    for table in PROJECTIONS:
+        assert via_collector[table] == direct[table], table
+
+
+def _json_lines(system: ExampleSystem) -> int:
+    return sum(1 for path in system.log_files() for line in path.read_text().splitlines() if line.strip())
+
+
+def _count(database_url: str, query: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_jobs_run_while_the_sink_is_down_for_30_s_all_arrive_once(
+    collector_to, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    outage = 30.0
+    with _sink(database_url, port) as sink_url:
+        collector = collector_to(sink_url)
+    # The sink is down from here on; the services only know the collector.
+    with start_system(otlp_endpoint=collector.otlp_http_url, log_dir=tmp_path / "system") as system:
+        stopped = time.monotonic()
+        job_ids: list[str] = []
+        while time.monotonic() - stopped < outage - 5:
+            job_ids += _run_jobs(system)
+        time.sleep(max(0.0, outage - (time.monotonic() - stopped)))
+        assert collector.metric("otelcol_exporter_sent_log_records") == 0
+        assert collector.metric("otelcol_exporter_queue_size") >= 1
+        with _sink(database_url, port):
+            system.stop()  # flush every service's telemetry into the collector
+            lines = _json_lines(system)
+            expected_jobs = len(job_ids)
+            _settled_counts(database_url, lines, expected_jobs)
+
+
+def _settled_counts(database_url: str, lines: int, jobs: int, timeout: float = 90) -> None:
+    """Wait until Postgres holds one log row per JSON line and every job; then require exactly that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = _count(database_url, "SELECT count(*) FROM logs")
+        finished = _count(database_url, f"SELECT count(*) FROM job_runs WHERE status IN {TERMINAL}")
+        if logs >= lines and finished >= jobs:
+            break
+        time.sleep(1)
+    time.sleep(3)  # anything still in flight would show up as a duplicate now
+    assert _count(database_url, "SELECT count(*) FROM logs") == lines
+    assert _count(database_url, "SELECT count(*) FROM job_runs") == jobs
+    assert _count(database_url, "SELECT count(*) FROM cpu_metrics") == jobs
+
+
