@@ -324,7 +324,7 @@ _DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
         RULE_EMAIL,
         lambda text: "@" in text or "%40" in text,
         re.compile(
-            r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+            r"[\w.%+-]{1,64}(?:@|%40)[^\W_]{1,63}(?:[.-][^\W_]{1,63}){0,8}\.[^\W\d_]{2,24}"
         ),
     ),
     _RegexDetector(
@@ -505,7 +505,7 @@ class Scrubber:
     # so a clean record builds no strings.
     # ------------------------------------------------------------------------------------------------------
     def _scrub_mapping(self, mapping: Mapping[Any, Any], prefix: str, out: list[Redaction]) -> Any:
-        if _too_deep(prefix):
+        if prefix and _too_deep(prefix):
             out.append(Redaction(prefix, RULE_TOO_DEEP))
             return marker(RULE_TOO_DEEP)
         policies, clean = self._policies, self._clean

@@ -39,6 +39,7 @@ def test_the_marker_names_the_rule_in_the_shared_format() -> None:
 VALUE_EXAMPLES = [
     ("contact alice.smith@example.com today", "alice.smith@example.com", "email"),
     ("GET /verify?to=alice%40example.com", "alice%40example.com", "email"),
+    ("from josé.müller@bücher-verlag.de!", "josé.müller@bücher-verlag.de", "email"),
     ("request from 203.0.113.7 refused", "203.0.113.7", "ip_address"),
     ("peer 2001:db8::8a2e:370:7334 closed", "2001:db8::8a2e:370:7334", "ip_address"),
     ("bound to fe80::1%eth0", "fe80::1%eth0", "ip_address"),
