@@ -31,8 +31,11 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Create the partition of `parent` for the UTC day `day`; returns false when it already exists.
--- Rows for that day already sitting in the DEFAULT partition are moved into the new partition in the same
--- transaction (a plain CREATE ... PARTITION OF would fail on them).
+-- The partition is built as a plain table and then attached, because ATTACH takes only SHARE UPDATE
+-- EXCLUSIVE on the parent (writers keep writing to the other days) where CREATE ... PARTITION OF would take
+-- ACCESS EXCLUSIVE. Rows for that day already sitting in the DEFAULT partition are moved into it first,
+-- in the same transaction (attaching would fail on them). Locks are taken parent first, then DEFAULT,
+-- the order an insert takes them, so a concurrent writer waits instead of deadlocking.
 CREATE FUNCTION create_daily_partition(parent regclass, day date) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -43,7 +46,6 @@ DECLARE
     keycol name := partition_key_column(parent);
     lo timestamptz := day::timestamp AT TIME ZONE 'UTC';
     hi timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
-    has_rows boolean := false;
 BEGIN
     IF keycol IS NULL THEN
         RAISE EXCEPTION 'create_daily_partition: % is not a range-partitioned table', parent;
@@ -51,30 +53,26 @@ BEGIN
     SELECT n.nspname, c.relname INTO schema_name, base
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     part := base || '_p' || to_char(day, 'YYYYMMDD');
-    -- Concurrent maintainers (several sink replicas, pg_cron) create the same day one at a time.
-    PERFORM pg_advisory_xact_lock(hashtext('rythmiq.partition:' || parent::text));
     IF to_regclass(format('%I.%I', schema_name, part)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- Self-conflicting: concurrent maintainers (sink replicas, pg_cron) create one partition at a time.
+    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
+    IF to_regclass(format('%I.%I', schema_name, part)) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                   schema_name, part, parent);
     dflt := to_regclass(format('%I.%I', schema_name, base || '_default'));
     IF dflt IS NOT NULL THEN
-        -- Writers wait while rows move, so none lands in DEFAULT for this day between move and attach.
+        -- Writers to DEFAULT wait while rows move, so none lands there for this day before the attach.
         EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I >= $1 AND %I < $2)', dflt, keycol, keycol)
-            INTO has_rows USING lo, hi;
-    END IF;
-    IF has_rows THEN
-        EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                       schema_name, part, parent);
         EXECUTE format('WITH moved AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) '
                        'INSERT INTO %I.%I SELECT * FROM moved', dflt, keycol, keycol, schema_name, part)
             USING lo, hi;
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
-                       parent, schema_name, part, lo, hi);
-    ELSE
-        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
-                       schema_name, part, parent, lo, hi);
     END IF;
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                   parent, schema_name, part, lo, hi);
     RETURN true;
 END
 $$;

@@ -1,6 +1,8 @@
--- rythmiq_maintenance(): the periodic upkeep of spec §4.5 and §7.1 phase 2 in one call -- partitions
--- ahead, metric rollups, retention (partition drops and deletes), and REFRESH MATERIALIZED VIEW
--- CONCURRENTLY of the three views. The sink calls it on a schedule (rythmiq_otel.store.run_maintenance);
+-- rythmiq_maintenance(): the periodic upkeep of spec §4.5 and §7.1 phase 2 in one call -- metric rollups,
+-- retention (partition drops and deletes), partitions ahead, and REFRESH MATERIALIZED VIEW CONCURRENTLY of
+-- the three views. Dropping an expired partition locks its parent exclusively; it runs before any step
+-- that locks a DEFAULT partition, so the pass never holds a partition lock while waiting for a parent
+-- (the order writers lock in), and writers wait for the pass instead of deadlocking with it. The sink calls it on a schedule (rythmiq_otel.store.run_maintenance);
 -- where pg_cron is installed it is also scheduled there. Safe to run from several places at once: a
 -- run that finds another one in progress skips.
 
@@ -28,18 +30,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 1. Partitions for yesterday .. a week ahead, and for days waiting in DEFAULT.
-    FOR parent IN
-        SELECT pt.partrelid::regclass FROM pg_partitioned_table pt
-        JOIN pg_class c ON c.oid = pt.partrelid
-        WHERE pt.partstrat = 'r' AND c.relnamespace = current_schema()::regnamespace
-          AND NOT c.relispartition
-        ORDER BY 1
-    LOOP
-        RETURN QUERY SELECT 'partitions created'::text, parent::text, ensure_daily_partitions(parent)::bigint;
-    END LOOP;
-
-    -- 2. Metric rollups, before retention removes raw points.
+    -- 1. Metric rollups, before retention removes raw points.
     SELECT value::timestamptz INTO watermark FROM rythmiq_config WHERE key = 'metric_rollup_watermark';
     SELECT value::interval INTO lookback FROM rythmiq_config WHERE key = 'metric_rollup_lookback';
     rollup_from := coalesce(watermark - lookback, (SELECT min("time") FROM metric_points));
@@ -50,7 +41,7 @@ BEGIN
     INSERT INTO rythmiq_config (key, value) VALUES ('metric_rollup_watermark', run_at::text)
         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();
 
-    -- 3. Archive the days of cpu_metrics about to expire, so cpu_metrics_daily keeps its year.
+    -- 2. Archive the days of cpu_metrics about to expire, so cpu_metrics_daily keeps its year.
     SELECT date_trunc('day', now() - r.keep) INTO cutoff FROM retention_policy r
         WHERE r.table_name = 'cpu_metrics';
     IF cutoff IS NOT NULL THEN
@@ -61,7 +52,7 @@ BEGIN
         RETURN QUERY SELECT 'days archived'::text, 'cpu_metrics_daily_archive'::text, n;
     END IF;
 
-    -- 4. Retention (§4.5): drop expired day partitions, delete expired rows (whole days) elsewhere.
+    -- 3. Retention (§4.5): drop expired day partitions, delete expired rows (whole days) elsewhere.
     FOR policy IN SELECT * FROM retention_policy ORDER BY table_name LOOP
         IF to_regclass(policy.table_name) IS NULL THEN
             CONTINUE;
@@ -75,6 +66,17 @@ BEGIN
             GET DIAGNOSTICS n = ROW_COUNT;
             RETURN QUERY SELECT 'rows deleted'::text, policy.table_name, n;
         END IF;
+    END LOOP;
+
+    -- 4. Partitions for yesterday .. a week ahead, and for days waiting in DEFAULT.
+    FOR parent IN
+        SELECT pt.partrelid::regclass FROM pg_partitioned_table pt
+        JOIN pg_class c ON c.oid = pt.partrelid
+        WHERE pt.partstrat = 'r' AND c.relnamespace = current_schema()::regnamespace
+          AND NOT c.relispartition
+        ORDER BY 1
+    LOOP
+        RETURN QUERY SELECT 'partitions created'::text, parent::text, ensure_daily_partitions(parent)::bigint;
     END LOOP;
 
     -- 5. The dashboards' materialized views, without blocking their readers.
