@@ -25,7 +25,8 @@ import types
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import attach, detach
+from opentelemetry import baggage
+from opentelemetry.context import Context, attach, detach, get_current
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _metrics
@@ -125,6 +126,18 @@ class _IngressMiddleware(_HttpMiddleware):
             await self.app(scope, receive, send_with_id)
 
 
+def _request_baggage() -> Context:
+    """The request's baggage: the caller's entries, minus the ids only this service may assert.
+
+    A client's ``baggage`` header must not put a job id or user hash on our records: those come from the
+    handlers (``job_created``, ``auth_succeeded``); ``correlation_id`` is the request's trace.
+    """
+    context = get_current()
+    for key in (vocab.BAGGAGE_JOB_ID, vocab.BAGGAGE_USER_ID_HASH):
+        context = baggage.remove_baggage(key, context)
+    return with_baggage(context, correlation_id=current_correlation_id())
+
+
 def _completed_level(status: int) -> int:
     if status >= 500:
         return logging.ERROR
@@ -144,7 +157,7 @@ class _RequestEventsMiddleware(_HttpMiddleware):
         method, path = scope["method"], _route_template(scope)
         info = _RequestInfo()
         token = _request.set(info)
-        baggage_token = attach(with_baggage(correlation_id=current_correlation_id()))
+        baggage_token = attach(_request_baggage())
         emit(_log, logging.INFO, "Request started", event=vocab.EVENT_REQUEST_STARTED,
              http_method=method, http_path=path)
         status = 500

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -46,11 +46,13 @@ class _Collect(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        # What the log pipeline would read from the context at this moment (job_id etc. from baggage).
+        record.baggage_at_emit = dict(baggage.get_all())
         self.records.append(record)
 
 
 def collect(logger_name: str) -> Iterator[list[logging.LogRecord]]:
-    """Yield the list of records ``logger_name`` emits (at DEBUG and up) while the generator is open."""
+    """Yield the records ``logger_name`` emits (DEBUG and up), each with its ``baggage_at_emit``."""
     logger = logging.getLogger(logger_name)
     handler, level = _Collect(), logger.level
     logger.addHandler(handler)

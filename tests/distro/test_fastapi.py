@@ -186,7 +186,7 @@ def test_an_unmatched_route_is_logged_without_a_path(call, records):
     assert not hasattr(completed(records), "http_path")
 
 
-def test_job_created_and_auth_put_ids_on_the_request_and_into_baggage(call, records):
+def test_job_created_and_auth_put_ids_on_the_request_completed_event(call, records):
     response = call("/jobs", "POST")
     assert response.status_code == 200
     auth = next(r for r in records if event_of(r) == vocab.EVENT_AUTH_SUCCEEDED)
@@ -218,3 +218,16 @@ def test_auth_failure_is_a_warning_with_a_reason_only(call, records):
 def test_instrumenting_twice_logs_each_request_once(call, records):
     call("/items/1")
     assert [event_of(r) for r in records] == [vocab.EVENT_REQUEST_STARTED, vocab.EVENT_REQUEST_COMPLETED]
+
+
+def test_a_client_baggage_header_cannot_assert_job_or_user_ids(call, records):
+    response = call("/items/1", baggage=f"job_id={JOB_ID},user_id_hash=forged,correlation_id={CALLER_ID},k=v")
+    trace_id = response.headers[vocab.CORRELATION_HEADER]
+    assert [r.baggage_at_emit for r in records] == [{"correlation_id": trace_id, "k": "v"}] * 2
+
+
+def test_job_created_puts_the_ids_into_the_baggage_the_payload_will_carry(call, records):
+    call("/jobs", "POST")
+    created = next(r for r in records if event_of(r) == vocab.EVENT_JOB_CREATED)
+    assert created.baggage_at_emit[vocab.BAGGAGE_JOB_ID] == JOB_ID
+    assert created.baggage_at_emit[vocab.BAGGAGE_USER_ID_HASH] == hash_user_id("user-0001")
