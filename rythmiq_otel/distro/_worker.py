@@ -108,12 +108,13 @@ class JobRun:
         return {column: columns[column] for column in vocab.CPU_METRICS_COLUMNS}
 
 
-def _job_id(payload: Any) -> str | None:
+def _job_id(payload: Any, problems: list[str]) -> str | None:
+    """The payload's job id when it is a UUID; a bad one is reported in ``problems`` and left out."""
     value = payload.get("job_id") if isinstance(payload, Mapping) else None
     if value is None:
         return None
     if not isinstance(value, str) or trace_id_from_correlation_id(value) is None:
-        _log.warning("Job payload has a job_id that is not a UUID; logging the job without it")
+        problems.append("Job payload has a job_id that is not a UUID; logging the job without it")
         return None
     return value.lower()
 
@@ -146,7 +147,7 @@ def job_context(payload: Any) -> Iterator[JobRun]:
     context, problems = extract_reporting(payload)
     token = attach(context)
     try:
-        job = JobRun(job_id=_job_id(payload), execution_temperature=_next_temperature())
+        job = JobRun(job_id=_job_id(payload, problems), execution_temperature=_next_temperature())
         with _tracer.start_as_current_span("job", kind=SpanKind.CONSUMER) as span:
             if job.job_id is not None:
                 span.set_attribute(vocab.BAGGAGE_JOB_ID, job.job_id)
