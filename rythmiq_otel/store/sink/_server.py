@@ -59,11 +59,16 @@ def app_from_handoff() -> Starlette:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """Bind the listening socket (``port`` 0 picks a free one)."""
+    """Bind and listen (``port`` 0 picks a free one).
+
+    Listening before the app is built means a client that read the announced address is queued in the
+    backlog instead of refused while the server starts.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 

@@ -190,3 +190,34 @@ def test_trace_prints_the_whole_job_timeline_in_time_order(database_url: str) ->
     missing = subprocess.run([sys.executable, "-m", "rythmiq_otel", "trace", "not-a-uuid"], env=env,
                              capture_output=True, text=True, timeout=30, cwd=ROOT, check=False)
     assert missing.returncode == 2 and "is not a correlation_id, job_id or trace id" in missing.stderr
+
+
+def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("RYTHMIQ_SINK_TOKEN", "DATABASE_URL")}
+    env["RYTHMIQ_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "rythmiq_otel", "up", "--port", "0"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        while not any(line.startswith("export OTEL_EXPORTER_OTLP_HEADERS") for line in lines):
+            line = proc.stdout.readline()
+            assert line, f"up exited early: {lines}"
+            lines.append(line.strip())
+        endpoint = next(x for x in lines if x.startswith("export OTEL_EXPORTER_OTLP_ENDPOINT")).split("=")[1]
+        token = next(x for x in lines if x.startswith("token: ")).split()[1]
+        body = otlp.logs_request([otlp.log_record("hello from up")]).SerializeToString()
+        headers = {"Content-Type": "application/x-protobuf"}
+        assert httpx.post(f"{endpoint}/v1/logs", content=body, headers=headers).status_code == 401
+        accepted = httpx.post(f"{endpoint}/v1/logs", content=body,
+                              headers={**headers, "Authorization": f"Bearer {token}"})
+        assert accepted.status_code == 200
+        ready = httpx.get(f"{endpoint}/readyz")
+        assert ready.status_code == 200, ready.text
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=60)
+    assert lines[0] == f"postgres: embedded, data in {tmp_path / 'postgres'}"
+    assert lines[1].startswith("migrations: ") and lines[1].endswith(" applied")
+    assert rest.strip().endswith("postgres: stopped")
+    assert not _embedded.state(tmp_path / "postgres").running
