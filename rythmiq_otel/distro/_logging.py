@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
 from rythmiq_otel.distro._log_handler import RythmiqHandler
 from rythmiq_otel.distro._log_pipeline import record_fields, render_json
@@ -22,6 +23,9 @@ __all__ = [
     "get_worker_logger",
     "install_root_handler",
 ]
+
+
+_log = logging.getLogger("rythmiq_otel.distro")
 
 
 class StructuredFormatter(logging.Formatter):
@@ -47,8 +51,18 @@ def _logger_level() -> int:
 def get_logger(name: str, service: str) -> logging.Logger:
     """A structured logger for ``service`` (``api``, ``worker`` or ``webhook``); repeated calls add nothing.
 
-    The logger does not propagate: its records are written once, by its own handler.
+    The logger does not propagate: its records are written once, by its own handler. A service outside the
+    §1.1 enum is reported once (without its value, which the caller chose freely) and replaced by the
+    configured one, so every line still validates.
     """
+    if service not in vocab.SERVICES:
+        configured = _settings.current().service
+        _log.warning(
+            "get_logger(%r, service=...) was given a service outside api, worker, webhook; using %r.",
+            name,
+            configured,
+        )
+        service = configured
     logger = logging.getLogger(name)
     handler = next((h for h in logger.handlers if isinstance(h, RythmiqHandler)), None)
     if handler is None:

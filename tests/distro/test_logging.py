@@ -170,20 +170,28 @@ def test_structured_formatter_renders_the_same_line_as_the_handler(use_settings:
     assert parsed["job_id"] == JOB_ID
 
 
+@pytest.mark.parametrize("path", ["direct", "sdk_logger_emit"])
 def test_the_otel_record_carries_the_same_fields_and_severity(
-    use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str], otlp_capture: OtlpCapture
+    use_settings: object,
+    logger_name: str,
+    capsys: pytest.CaptureFixture[str],
+    otlp_capture: OtlpCapture,
+    path: str,
 ) -> None:
     provider = LoggerProvider()
     provider.add_log_record_processor(
         SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{otlp_capture.url}/v1/logs"))
     )
     BRIDGE.bind(provider.get_logger("rythmiq_otel"))
+    if path == "sdk_logger_emit":  # what bind() falls back to when the SDK's internals differ
+        BRIDGE._direct = None
     try:
-        get_worker_logger(logger_name).warning(
-            "OCR rollback triggered",
-            extra={"event": vocab.EVENT_OCR_ROLLBACK, "stage": "ocr", "job_id": JOB_ID,
-                   "extra": {"quality_score": 0.34, "attempts": [1, 2]}},
-        )
+        with TracerProvider().get_tracer("test").start_as_current_span("stage") as span:
+            get_worker_logger(logger_name).warning(
+                "OCR rollback triggered",
+                extra={"event": vocab.EVENT_OCR_ROLLBACK, "stage": "ocr", "job_id": JOB_ID,
+                       "extra": {"quality_score": 0.34, "attempts": [1, 2]}},
+            )
     finally:
         BRIDGE.bind(None)
         provider.shutdown()
@@ -194,5 +202,31 @@ def test_the_otel_record_carries_the_same_fields_and_severity(
     assert record["event_name"] == vocab.EVENT_OCR_ROLLBACK
     assert record["attributes"] == {
         "event.name": vocab.EVENT_OCR_ROLLBACK, "stage": "ocr", "job_id": JOB_ID,
-        "extra.quality_score": 0.34, "extra.attempts": "[1, 2]",
+        "correlation_id": line["correlation_id"], "extra.quality_score": 0.34, "extra.attempts": "[1, 2]",
     }
+    assert (record["trace_id"], record["span_id"]) == (line["trace_id"], line["span_id"])
+    assert record["span_id"] == format(span.get_span_context().span_id, "016x")
+    # The record's time is the call's time: the JSON timestamp is the same instant, to the millisecond.
+    millis = record["time_unix_nano"] // 1_000_000 % 1000
+    assert line["timestamp"].endswith(f".{millis:03d}Z")
+
+
+def test_pii_in_a_field_that_fails_its_type_is_still_scrubbed(
+    use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    get_worker_logger(logger_name).info(
+        "lookup", extra={"job_id": "alice@example.com", "correlation_id": "bob@example.com"}
+    )
+    out = capsys.readouterr().out
+    assert "@example.com" not in out
+    (record,) = parse_lines(out)
+    assert set(record["extra"]) == {"job_id", "correlation_id"}
+
+
+def test_an_unknown_service_is_replaced_by_the_configured_one_so_lines_stay_valid(
+    use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_settings({"RYTHMIQ_SERVICE": "webhook"})
+    get_logger(logger_name, "billing").info("hello")
+    records = parse_lines(capsys.readouterr().out)
+    assert records[-1]["service"] == "webhook"
