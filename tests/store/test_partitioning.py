@@ -3,6 +3,7 @@ days are dropped whole."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -93,3 +94,46 @@ def test_drop_expired_partitions_drops_whole_old_days_and_old_default_rows(conn:
 def test_partition_functions_refuse_an_unpartitioned_table(conn: psycopg.Connection) -> None:
     with pytest.raises(psycopg.errors.RaiseException, match="job_runs is not a range-partitioned table"):
         conn.execute("SELECT create_daily_partition('job_runs', current_date)")
+
+
+def test_concurrent_creators_of_one_day_make_it_once(database_url: str) -> None:
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            with psycopg.connect(database_url) as other:
+                # Hold the transaction open a moment so the two calls overlap.
+                (created,) = other.execute(
+                    "SELECT create_daily_partition('logs', '2031-07-01') FROM pg_sleep(0.2)"
+                ).fetchone() or ()
+                other.execute("SELECT pg_sleep(0.3)")
+                results.append(created)
+        except BaseException as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == [False, True]
+
+
+def test_partition_creation_waits_for_a_writer(conn: psycopg.Connection, database_url: str) -> None:
+    day = datetime(2031, 8, 1, 9, tzinfo=UTC)
+    with psycopg.connect(database_url) as writer:
+        writer.execute(
+            "INSERT INTO logs (timestamp, level, message, dedup_key) VALUES (%s, 'INFO', 'early', %s)",
+            (day, uuid.uuid4()),
+        )
+        creator = threading.Thread(
+            target=lambda: conn.execute("SELECT create_daily_partition('logs', %s)", (day.date(),))
+        )
+        creator.start()
+        creator.join(timeout=0.5)
+        assert creator.is_alive()  # waits for the writer's transaction, no deadlock, no error
+        writer.commit()
+    creator.join(timeout=30)
+    assert _where(conn) == {"logs_p20310801": 1}
