@@ -20,7 +20,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Link, Status, StatusCode
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._pii import RedactionReporter, ScrubbingSpanExporter
@@ -126,34 +126,41 @@ def test_spans_lose_pii_in_name_attributes_events_exceptions_links_and_status(
 ) -> None:
     provider, inner, reports = traced
     tracer = provider.get_tracer("test")
-    with tracer.start_as_current_span("upload alice@example.com") as span:
+    linked = tracer.start_span("webhook")
+    linked.end()
+    link = Link(linked.get_span_context(), {"reply_to": "carol@example.net", "kind": "follows"})
+    with tracer.start_as_current_span("upload alice@example.com", links=[link]) as span:
         span.set_attribute("job_id", "550e8400-e29b-41d4-a716-446655440000")
         span.set_attribute("original_filename", "passport.pdf")
         span.set_attribute("http.url", "http://api/verify?ip=203.0.113.5")
         span.add_event("stored", {"storage_path": "s3://docs/u1/scan.png", "pages": 2})
         span.record_exception(ValueError("cannot parse bob@example.org"))
         span.set_status(Status(StatusCode.ERROR, "failed for 198.51.100.7"))
-    (exported,) = inner.get_finished_spans()
+    exported = inner.get_finished_spans()[-1]
     written = json.dumps({
+        "links": [dict(link.attributes or {}) for link in exported.links],
         "name": exported.name,
         "attributes": dict(exported.attributes or {}),
         "events": [[event.name, dict(event.attributes or {})] for event in exported.events],
         "status": exported.status.description,
     })
-    for secret in ("alice@", "passport", "203.0.113.5", "s3://", "bob@", "198.51.100.7"):
+    for secret in ("alice@", "passport", "203.0.113.5", "s3://", "bob@", "198.51.100.7", "carol@"):
         assert secret not in written
     assert exported.name == f"upload {marker('email')}"
     assert exported.attributes["job_id"] == "550e8400-e29b-41d4-a716-446655440000"
     assert exported.attributes["original_filename"] == marker("filename")
     assert exported.events[0].attributes == {"storage_path": marker("storage_path"), "pages": 2}
     assert exported.context == span.get_span_context()
-    (found,) = reports
+    assert exported.links[0].attributes == {"reply_to": marker("email"), "kind": "follows"}
+    found = reports[-1]
+    assert reports[0] == []  # the linked span was clean
     assert sorted(r.path for r in found) == [
         "span.attributes.http.url",
         "span.attributes.original_filename",
         "span.events[0].attributes.storage_path",
         "span.events[1].attributes.exception.message",
         "span.events[1].attributes.exception.stacktrace",
+        "span.links[0].attributes.reply_to",
         "span.name",
         "span.status.description",
     ]
@@ -188,7 +195,7 @@ EMIT_CANARIES = f"""
 import json, logging, sys
 sys.path.insert(0, {str(REPO)!r})
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Link, Status, StatusCode
 from rythmiq_otel import get_worker_logger
 from tests.pii_canaries import canaries, nested_placements
 
