@@ -515,9 +515,12 @@ class Scrubber:
             policy = policies.get(key)
             if policy is not None and policy.plain:
                 kind = type(value)
-                if kind in _SCALARS or (kind is str and (
-                    value in clean or (policy.shape is not None and policy.shape.fullmatch(value))
-                )):
+                if kind in _SCALARS or (kind is str and value in clean):
+                    if changed is not None:
+                        changed[key] = value
+                    continue
+                if kind is str and policy.shape is not None and policy.shape.fullmatch(value):
+                    self._remember_clean(value)  # ids recur in every record of a job
                     if changed is not None:
                         changed[key] = value
                     continue
@@ -593,10 +596,14 @@ class Scrubber:
                     return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
         scanned = self._scan_text(text, prefix, key, out)
         if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN:
-            if len(self._clean) >= _CACHE_MAX:
-                self._clean.clear()
-            self._clean.add(text)
+            self._remember_clean(text)
         return scanned
+
+    def _remember_clean(self, text: str) -> None:
+        """Remember a string found clean; the set is bounded by clearing it when full."""
+        if len(self._clean) >= _CACHE_MAX:
+            self._clean.clear()
+        self._clean.add(text)
 
     def _scan_text(self, text: str, prefix: str, key: str, out: list[Redaction]) -> str:
         """Run the value detectors over free text; returns ``text`` itself when nothing matched."""
