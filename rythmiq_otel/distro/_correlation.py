@@ -34,10 +34,12 @@ __all__ = [
     "UuidTraceIdGenerator",
     "baggage_context",
     "correlation_id_from_trace_id",
+    "correlation_id_or_new",
     "current_correlation_id",
     "new_trace_id",
     "pending_trace_id",
     "resolve_ingress",
+    "trace_correlation_id",
     "trace_id_from_correlation_id",
     "with_baggage",
 ]
@@ -71,12 +73,32 @@ def trace_id_from_correlation_id(value: str) -> int | None:
     return trace_id or None
 
 
-def current_correlation_id() -> str | None:
-    """The correlation id of the current trace, or ``None`` outside any valid span context."""
+def trace_correlation_id() -> str | None:
+    """The current span's trace id as a correlation id, or ``None`` outside any valid span context."""
     span_context = trace.get_current_span().get_span_context()
     if not span_context.is_valid:
         return None
     return correlation_id_from_trace_id(span_context.trace_id)
+
+
+def current_correlation_id() -> str | None:
+    """The correlation id in force: the current trace's, else a valid one in baggage, else ``None``.
+
+    The baggage fallback keeps one id per job when no span is recorded at all (``OTEL_SDK_DISABLED``):
+    ingress and the job/webhook contexts put the id into baggage, and the JSON lines still carry it.
+    """
+    from_trace = trace_correlation_id()
+    if from_trace is not None:
+        return from_trace
+    value = baggage.get_baggage(vocab.BAGGAGE_CORRELATION_ID)
+    if isinstance(value, str) and trace_id_from_correlation_id(value) is not None:
+        return value.lower()
+    return None
+
+
+def correlation_id_or_new() -> str:
+    """``current_correlation_id()``, or a fresh UUIDv4 id when there is none (a job must have one id)."""
+    return current_correlation_id() or correlation_id_from_trace_id(new_trace_id())
 
 
 def new_trace_id() -> int:

@@ -32,9 +32,9 @@ from rythmiq_otel import vocab
 from rythmiq_otel.distro import _metrics
 from rythmiq_otel.distro._correlation import (
     Ingress,
-    current_correlation_id,
     pending_trace_id,
     resolve_ingress,
+    trace_correlation_id,
     with_baggage,
 )
 from rythmiq_otel.distro._events import emit
@@ -114,7 +114,7 @@ class _IngressMiddleware(_HttpMiddleware):
             if message["type"] == "http.response.start":
                 # Inside the server span the live trace decides; outside it (a 500 from the outermost
                 # error handler) the ingress decision is all there is.
-                value = (current_correlation_id() or ingress.correlation_id).encode("latin-1")
+                value = (trace_correlation_id() or ingress.correlation_id).encode("latin-1")
                 kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() != _HEADER]
                 message = {**message, "headers": [*kept, (_HEADER, value)]}
             await send(message)
@@ -126,16 +126,18 @@ class _IngressMiddleware(_HttpMiddleware):
             await self.app(scope, receive, send_with_id)
 
 
-def _request_baggage() -> Context:
+def _request_baggage(ingress: Ingress | None) -> Context:
     """The request's baggage: the caller's entries, minus the ids only this service may assert.
 
     A client's ``baggage`` header must not put a job id or user hash on our records: those come from the
-    handlers (``job_created``, ``auth_succeeded``); ``correlation_id`` is the request's trace.
+    handlers (``job_created``, ``auth_succeeded``). ``correlation_id`` is the request's trace id -- or the
+    ingress decision when no span is recorded (SDK disabled), so the JSON lines still carry it.
     """
     context = get_current()
-    for key in (vocab.BAGGAGE_JOB_ID, vocab.BAGGAGE_USER_ID_HASH):
+    for key in vocab.BAGGAGE_KEYS:
         context = baggage.remove_baggage(key, context)
-    return with_baggage(context, correlation_id=current_correlation_id())
+    fallback = ingress.correlation_id if ingress is not None else None
+    return with_baggage(context, correlation_id=trace_correlation_id() or fallback)
 
 
 def _completed_level(status: int) -> int:
@@ -157,7 +159,7 @@ class _RequestEventsMiddleware(_HttpMiddleware):
         method, path = scope["method"], _route_template(scope)
         info = _RequestInfo()
         token = _request.set(info)
-        baggage_token = attach(_request_baggage())
+        baggage_token = attach(_request_baggage(ingress))
         emit(_log, logging.INFO, "Request started", event=vocab.EVENT_REQUEST_STARTED,
              http_method=method, http_path=path)
         status = 500

@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, SpanKind
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._correlation import (
     baggage_context,
-    current_correlation_id,
+    correlation_id_or_new,
     trace_id_from_correlation_id,
 )
 from rythmiq_otel.distro._events import emit
@@ -89,7 +89,7 @@ def webhook_context(body: Any, *, size_bytes: int | None = None) -> Iterator[Web
         with _tracer.start_as_current_span("webhook camber", kind=SpanKind.CONSUMER, links=links) as span:
             if job_id is not None:
                 span.set_attribute(vocab.BAGGAGE_JOB_ID, job_id)
-            with baggage_context(correlation_id=current_correlation_id(), job_id=job_id):
+            with baggage_context(correlation_id=correlation_id_or_new(), job_id=job_id):
                 log_problems(problems)
                 run = WebhookRun(job_id, status, error_code)
                 emit(_log, logging.INFO, "Camber webhook received", event=vocab.EVENT_WEBHOOK_RECEIVED,

@@ -36,7 +36,7 @@ from rythmiq_otel import vocab
 from rythmiq_otel.distro import _metrics
 from rythmiq_otel.distro._correlation import (
     baggage_context,
-    current_correlation_id,
+    correlation_id_or_new,
     trace_id_from_correlation_id,
 )
 from rythmiq_otel.distro._events import emit
@@ -152,7 +152,7 @@ def job_context(payload: Any) -> Iterator[JobRun]:
             if job.job_id is not None:
                 span.set_attribute(vocab.BAGGAGE_JOB_ID, job.job_id)
             span.set_attribute("rythmiq.execution_temperature", job.execution_temperature)
-            with baggage_context(correlation_id=current_correlation_id(), job_id=job.job_id):
+            with baggage_context(correlation_id=correlation_id_or_new(), job_id=job.job_id):
                 log_problems(problems)
                 yield from _run_job(job, span)
     finally:
