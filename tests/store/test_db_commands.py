@@ -7,12 +7,9 @@ stoppable by a later process even when the one that started it was SIGKILLed.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -33,9 +30,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+def _env(embedded_data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RYTHMIQ_CPU_BUDGET_HOURS")}
-    env["RYTHMIQ_DATA_DIR"] = str(data_dir)
+    env["RYTHMIQ_DATA_DIR"] = str(embedded_data_dir)
     env.update(extra)
     return env
 
@@ -47,29 +44,16 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    """A data directory whose embedded server, whatever a test did, is stopped and deleted afterwards.
-
-    Not under pytest's tmp_path: any concurrent pytest run resets /tmp/pytest-of-<user> to mode 0700,
-    which would lock out the server's own user (``embedded_postgres``) when running as root.
-    """
-    root = Path(tempfile.mkdtemp(prefix="rythmiq-cli-test-"))
-    yield root
-    _embedded.stop(root / "postgres")
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def test_start_status_url_stop_round_trip(data_dir: Path) -> None:
-    env = _env(data_dir)
+def test_start_status_url_stop_round_trip(embedded_data_dir: Path) -> None:
+    env = _env(embedded_data_dir)
     started = _cli(env, "db", "start")
     assert started.returncode == 0, started.stderr
     assert started.stdout.startswith("started: PostgreSQL (pid ")
 
     status = _cli(env, "db", "status")
     assert status.returncode == 0
-    pid = _embedded.state(data_dir / "postgres").pid
-    assert f"running: PostgreSQL (pid {pid}) in {data_dir}" in status.stdout
+    pid = _embedded.state(embedded_data_dir / "postgres").pid
+    assert f"running: PostgreSQL (pid {pid}) in {embedded_data_dir}" in status.stdout
 
     url = _cli(env, "db", "url").stdout.strip()
     psql = subprocess.run(
@@ -83,11 +67,11 @@ def test_start_status_url_stop_round_trip(data_dir: Path) -> None:
     assert (stopped.returncode, stopped.stdout.split(":")[0]) == (0, "stopped")
     after = _cli(env, "db", "status")
     assert after.returncode == 3
-    assert after.stdout.strip() == f"stopped: PostgreSQL in {data_dir / 'postgres'}"
+    assert after.stdout.strip() == f"stopped: PostgreSQL in {embedded_data_dir / 'postgres'}"
 
 
-def test_next_start_reuses_the_data_directory(data_dir: Path) -> None:
-    env = _env(data_dir)
+def test_next_start_reuses_the_embedded_data_directory(embedded_data_dir: Path) -> None:
+    env = _env(embedded_data_dir)
     assert _cli(env, "db", "start").returncode == 0
     with psycopg.connect(_cli(env, "db", "url").stdout.strip(), autocommit=True) as conn:
         conn.execute("CREATE TABLE survives (note text); INSERT INTO survives VALUES ('kept')")
@@ -98,21 +82,21 @@ def test_next_start_reuses_the_data_directory(data_dir: Path) -> None:
         assert conn.execute("SELECT note FROM survives").fetchall() == [("kept",)]
 
 
-def test_stop_works_after_the_starter_was_sigkilled(data_dir: Path) -> None:
+def test_stop_works_after_the_starter_was_sigkilled(embedded_data_dir: Path) -> None:
     starter = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; from pathlib import Path; from rythmiq_otel.store import _embedded\n"
          "_embedded.start(Path(sys.argv[1])); print('ready', flush=True); time.sleep(600)",
-         str(data_dir / "postgres")],
+         str(embedded_data_dir / "postgres")],
         stdout=subprocess.PIPE, text=True,
     )
     assert starter.stdout is not None
     assert starter.stdout.readline().strip() == "ready"
-    postmaster = _embedded.state(data_dir / "postgres").pid
+    postmaster = _embedded.state(embedded_data_dir / "postgres").pid
     starter.send_signal(signal.SIGKILL)
     starter.wait(timeout=10)
 
-    env = _env(data_dir)
+    env = _env(embedded_data_dir)
     assert _cli(env, "db", "status").returncode == 0  # the server outlived its starter
     stopped = _cli(env, "db", "stop")
     assert stopped.returncode == 0, stopped.stderr
