@@ -30,9 +30,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _env(embedded_data_dir: Path, **extra: str) -> dict[str, str]:
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RYTHMIQ_CPU_BUDGET_HOURS")}
-    env["RYTHMIQ_DATA_DIR"] = str(embedded_data_dir)
+    env["RYTHMIQ_DATA_DIR"] = str(data_dir)
     env.update(extra)
     return env
 
