@@ -38,8 +38,23 @@ from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, LOG_FIELDS, REDACTED_MARKER_
 __all__ = [
     "BLOCKED_KEYS",
     "DEFAULT_SCRUBBER",
+    "DOC_EXTENSIONS",
+    "MAX_DEPTH",
     "NOOP_SCRUBBER",
+    "PROSE_WORDS",
     "RULES",
+    "RULE_CUSTOM",
+    "RULE_EMAIL",
+    "RULE_EXTRACTED_DATA",
+    "RULE_EXTRACTED_TEXT",
+    "RULE_FILENAME",
+    "RULE_FILE_CONTENT",
+    "RULE_IP",
+    "RULE_SCHEMA_VALUES",
+    "RULE_STORAGE_PATH",
+    "RULE_TOO_DEEP",
+    "RULE_USER_ID",
+    "RULE_WEBHOOK_BODY",
     "SAFE_KEYS",
     "NoopScrubber",
     "Redaction",
@@ -72,7 +87,8 @@ RULE_SCHEMA_VALUES: Final = "schema_field_values"
 RULE_EXTRACTED_DATA: Final = "extracted_data"
 RULE_WEBHOOK_BODY: Final = "webhook_body"
 RULE_CUSTOM: Final = "blocked_key"  # extra_blocked_keys given without a rule name
-RULE_TOO_DEEP: Final = "too_deep"  # nested deeper than MAX_DEPTH: not inspected, so not let through
+# Nested deeper than MAX_DEPTH, or an object whose str() fails: not inspected, so not let through.
+RULE_TOO_DEEP: Final = "too_deep"
 
 RULES: Final[tuple[str, ...]] = (
     RULE_EMAIL, RULE_IP, RULE_FILENAME, RULE_USER_ID, RULE_STORAGE_PATH, RULE_EXTRACTED_TEXT,
@@ -573,7 +589,11 @@ class Scrubber:
             out.append(Redaction(_join(prefix, key), RULE_FILE_CONTENT))
             return marker(RULE_FILE_CONTENT)
         # Anything else is written out through str() by the formatters, so judge that text.
-        text = str(value)
+        try:
+            text = str(value)
+        except Exception:  # an object that cannot say what it holds is not let through
+            out.append(Redaction(_join(prefix, key), RULE_TOO_DEEP))
+            return marker(RULE_TOO_DEEP)
         scrubbed = self._scrub_str(text, prefix, key, out)
         return value if scrubbed is text else scrubbed
 

@@ -180,6 +180,18 @@ def test_objects_are_judged_by_the_text_they_would_be_written_as() -> None:
     assert redactions == [Redaction("cause", "ip_address")]
 
 
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("broken __str__")
+
+
+def test_an_object_that_cannot_be_printed_is_replaced_not_raised() -> None:
+    assert DEFAULT_SCRUBBER.scrub_value("cause", _Unprintable()) == (
+        marker("too_deep"),
+        [Redaction("cause", "too_deep")],
+    )
+
+
 def test_flat_attribute_keys_are_judged_whole_and_by_their_last_segment() -> None:
     attrs = {"extra.email": "x", "net.peer.ip": "::1", "code.filepath": "/srv/w.py", "extra.score": 0.4}
     scrubbed, redactions = DEFAULT_SCRUBBER.scrub_attributes(attrs)
