@@ -125,3 +125,12 @@ def test_baggage_context_sets_the_ids_for_the_block_only() -> None:
             vocab.BAGGAGE_USER_ID_HASH: "h",
         }
     assert baggage.get_all() == {}
+
+
+def test_outside_a_span_the_correlation_id_falls_back_to_a_valid_baggage_id(tracer) -> None:
+    with baggage_context(correlation_id=CALLER_ID.upper()):
+        assert current_correlation_id() == CALLER_ID
+        with tracer.start_as_current_span("root") as span:
+            assert current_correlation_id() == correlation_id_from_trace_id(span.get_span_context().trace_id)
+    with baggage_context(correlation_id="forged"):
+        assert current_correlation_id() is None

@@ -169,6 +169,21 @@ def test_garbage_correlation_headers_are_replaced_warned_and_never_echoed(exampl
     assert all(garbage not in json.dumps(line) for line in json_lines(example_system))
 
 
+def test_errors_and_streamed_output_carry_x_correlation_id(example_system):
+    final = run_job(example_system)
+    api = example_system.api_url
+    streamed = httpx.get(f"{api}/jobs/{final['job_id']}/output", headers=example_system.auth_headers)
+    unauthorized = httpx.get(f"{api}/jobs/{final['job_id']}")
+    missing = httpx.get(f"{api}/jobs/{uuid.uuid4()}", headers=example_system.auth_headers)
+    assert [r.status_code for r in (streamed, unauthorized, missing)] == [200, 401, 404]
+    issued = [r.headers[vocab.CORRELATION_HEADER] for r in (streamed, unauthorized, missing)]
+    assert all(uuid.UUID(value).version == 4 for value in issued)
+    assert len(set(issued)) == 3
+    delivered = [line for line in trace_lines(example_system, issued[0])
+                 if line.get("event") == vocab.EVENT_OUTPUT_DELIVERED]
+    assert delivered[0]["job_id"] == final["job_id"]
+
+
 def test_a_valid_traceparent_wins_over_the_correlation_header(example_system):
     trace_id = uuid.uuid4().hex
     response = submit(example_system, {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
