@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)$")
@@ -134,6 +134,10 @@ class CollectorProcess:
                 return value
             time.sleep(0.2)
         raise AssertionError(f"{name}{labels or ''} stayed at {value} (< {minimum}) for {timeout} s")
+
+
+#: The ``start_collector`` fixture: ``start(configs, sink_url, *, name=..., **env) -> CollectorProcess``.
+CollectorFactory = Callable[..., CollectorProcess]
 
 
 def emit(spec_path: Path, endpoint: str, timeout: float = 60.0) -> None:

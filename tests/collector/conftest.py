@@ -3,13 +3,13 @@ stand-in for the sink, and collector processes that are always stopped afterward
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from rythmiq_otel.store.collector import CollectorError, find_binary
-from tests.collector._process import CollectorProcess, free_port
+from tests.collector._process import CollectorFactory, CollectorProcess, free_port
 from tests.collector._receiver import RestartableReceiver
 
 SKIP_REASON = (
@@ -37,8 +37,6 @@ def receiver() -> Iterator[RestartableReceiver]:
     yield server
     server.stop()
 
-
-CollectorFactory = Callable[..., CollectorProcess]
 
 
 @pytest.fixture

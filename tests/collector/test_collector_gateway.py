@@ -43,18 +43,18 @@ def test_the_agent_routes_each_trace_to_one_gateway(start_collector, tmp_path: P
         emit(spec, agent.otlp_http_url)
 
         total = TRACES * PER_TRACE
-        sinks[0].wait_until(lambda: sum(len(sink.logs) for sink in sinks) >= total, timeout=30)
+        sinks[0].wait_until(lambda: sum(len(sink.log_records()) for sink in sinks) >= total, timeout=30)
         where: dict[str, set[int]] = defaultdict(set)
         for index, sink in enumerate(sinks):
-            for record in sink.logs:
+            for record in sink.log_records():
                 where[record["trace_id"]].add(index)
         arrivals = Counter(
-            (record["trace_id"], record["attributes"]["n"]) for sink in sinks for record in sink.logs
+            (record["trace_id"], record["attributes"]["n"]) for sink in sinks for record in sink.log_records()
         )
         assert sorted(arrivals) == sorted((trace, n) for trace in trace_ids for n in range(PER_TRACE))
         assert set(arrivals.values()) == {1}
         assert all(len(gateways_seen) == 1 for gateways_seen in where.values())
-        assert all(sink.logs for sink in sinks), "both gateways should get some traces"
+        assert all(sink.log_records() for sink in sinks), "both gateways should get some traces"
     finally:
         for sink in sinks:
             sink.stop()

@@ -74,16 +74,16 @@ def test_no_canary_passes_the_collector(
 
     collector.wait_for_metric("otelcol_exporter_sent_spans", len(CORPUS))
     collector.wait_for_metric("otelcol_exporter_sent_metric_points", len(CORPUS))
-    assert receiver.wait_until(lambda: len(receiver.logs) >= expected_logs, timeout=30)
-    assert {path for path, _ in receiver.bodies} == {"/v1/logs", "/v1/traces", "/v1/metrics"}
-    for _, body in receiver.bodies:
-        assert_no_canary(body, CORPUS)
+    assert receiver.wait_until(lambda: len(receiver.log_records()) >= expected_logs, timeout=30)
+    assert {request.path for request in receiver.requests} == {"/v1/logs", "/v1/traces", "/v1/metrics"}
+    for request in receiver.requests:
+        assert_no_canary(request.raw_body, CORPUS)  # raw bytes as received (gzip is undone first)
 
     # What must survive did: spec fields, the hashed user id, and the SDK's marker where a value was cut.
-    attributes = [record["attributes"] for record in receiver.logs]
+    attributes = [record["attributes"] for record in receiver.log_records()]
     assert all(attrs["job_id"] == JOB_ID for attrs in attributes)
     raw_ids = {USER_ID} | {str(c.value) for c in CORPUS if c.key == "user_id"}  # a canary may be the id
     assert {attrs["user_id_hash"] for attrs in attributes} == {pii.hash_user_id(raw) for raw in raw_ids}
     assert not any("user_id" in attrs for attrs in attributes)
     assert any(str(attrs.get("note", "")).startswith("[REDACTED:") for attrs in attributes)
-    assert receiver.logs[0]["resource"]["deployment.environment.name"] == "production"
+    assert receiver.log_records()[0]["resource"]["deployment.environment.name"] == "production"

@@ -8,7 +8,6 @@ and build caches (GOMODCACHE, GOCACHE) are left at their defaults so later build
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -16,11 +15,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._embedded import _exclusive
 from ._errors import CollectorError
 from ._files import manifest_path
 from ._settings import cache_dir
@@ -97,7 +95,7 @@ def build(*, force: bool = False, cache: Path | None = None) -> BuildResult:
         )
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with _locked(root / ".build.lock"):
+    with _exclusive(target.parent):  # one build per manifest at a time (CLI and CI may race)
         if target.is_file() and not force:  # another process built it while we waited
             return BuildResult(target, built=False, seconds=0.0)
         builder = _install_builder(go, builder_version(text), root)
@@ -163,14 +161,3 @@ def _with_output_path(text: str, output: Path) -> str:
 def _last_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock, so two concurrent builds (CLI and CI) don't race on one target."""
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
