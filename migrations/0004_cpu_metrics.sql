@@ -100,9 +100,9 @@ INSERT INTO retention_policy (table_name, time_column, keep, note) VALUES
 
 -- §5.3: CPU hours used this month, the end-of-month projection at the current pace, what is left of the
 -- budget (negative when over it) and the percentage used. The month is the calendar month of now() in
--- the session's time zone, like the §5.3 queries' date_trunc('month', now()). `budget_hours` defaults to
+-- the session's time zone, like the §5.3 queries' date_trunc('month', now()). `budget` (hours) defaults to
 -- rythmiq_config.cpu_budget_hours (200 unless RYTHMIQ_CPU_BUDGET_HOURS was set at migrate time).
-CREATE FUNCTION get_monthly_cpu_usage(budget_hours double precision DEFAULT NULL)
+CREATE FUNCTION get_monthly_cpu_usage(budget double precision DEFAULT NULL)
 RETURNS TABLE (
     month_start      timestamptz,
     used_hours       double precision,
@@ -113,25 +113,31 @@ RETURNS TABLE (
     days_elapsed     double precision,
     days_in_month    integer
 )
-LANGUAGE sql STABLE AS $$
-    WITH bounds AS (
-        SELECT date_trunc('month', now()) AS start_at,
-               date_trunc('month', now()) + interval '1 month' AS end_at,
-               coalesce($1, (SELECT value::double precision FROM rythmiq_config WHERE key = 'cpu_budget_hours'),
-                        200) AS budget
-    ), used AS (
-        SELECT coalesce(sum(m.total_cpu_seconds), 0) / 3600.0 AS hours
-        FROM cpu_metrics m, bounds b
-        WHERE m.created_at >= b.start_at AND m.created_at < b.end_at
-    )
-    SELECT b.start_at,
-           u.hours,
-           u.hours * extract(epoch FROM b.end_at - b.start_at)
-               / greatest(extract(epoch FROM now() - b.start_at), 1),
-           b.budget,
-           b.budget - u.hours,
-           100.0 * u.hours / b.budget,
-           extract(epoch FROM now() - b.start_at)::double precision / 86400.0,
-           extract(day FROM b.end_at - b.start_at)::integer
-    FROM bounds b, used u
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    hours_budget double precision := coalesce(
+        budget,
+        (SELECT value::double precision FROM rythmiq_config WHERE key = 'cpu_budget_hours'),
+        200);
+    start_at timestamptz := date_trunc('month', now());
+    end_at timestamptz := date_trunc('month', now()) + interval '1 month';
+    elapsed double precision := extract(epoch FROM now() - date_trunc('month', now()));
+    used double precision;
+BEGIN
+    IF NOT hours_budget > 0 THEN
+        RAISE EXCEPTION 'get_monthly_cpu_usage: the budget must be a positive number of hours, got %',
+            hours_budget;
+    END IF;
+    SELECT coalesce(sum(m.total_cpu_seconds), 0) / 3600.0 INTO used
+    FROM cpu_metrics m WHERE m.created_at >= start_at AND m.created_at < end_at;
+    RETURN QUERY SELECT
+        start_at,
+        used,
+        used * extract(epoch FROM end_at - start_at) / greatest(elapsed, 1),
+        hours_budget,
+        hours_budget - used,
+        100.0 * used / hours_budget,
+        elapsed / 86400.0,
+        extract(day FROM end_at - start_at)::integer;
+END
 $$;

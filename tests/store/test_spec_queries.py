@@ -308,3 +308,12 @@ def test_timeline_query_returns_one_correlation_id_in_time_order(database_url: s
     messages = [dict(zip(columns, r, strict=True))["message"] for r in result]
     assert messages == [msg for _, msg in steps]
     assert {*LOG_FIELDS, "trace_id", "span_id", "resource"} <= set(columns)
+
+
+@pytest.mark.parametrize("budget", [0.0, -10.0])
+def test_monthly_cpu_usage_refuses_a_budget_that_is_not_positive(database_url: str, budget: float) -> None:
+    with psycopg.connect(database_url) as conn, pytest.raises(
+        psycopg.errors.RaiseException,
+        match=f"get_monthly_cpu_usage: the budget must be a positive number of hours, got {budget:g}",
+    ):
+        conn.execute("SELECT * FROM get_monthly_cpu_usage(%s)", (budget,))
