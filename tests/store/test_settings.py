@@ -6,10 +6,8 @@ from pathlib import Path
 
 import platformdirs
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from rythmiq_otel.store import SettingsError, StoreSettings, load_settings
-from rythmiq_otel.store._database_url import database_url_for, redact_url
 
 
 def test_defaults_are_embedded_under_the_user_data_dir_with_a_200_hour_budget() -> None:
@@ -55,24 +53,3 @@ def test_bad_database_url_is_named_without_its_password() -> None:
     assert str(err.value) == (
         "DATABASE_URL must be a postgresql:// URL or a libpq key=value string, got 'mysql://root:***@db/x'"
     )
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("postgresql://app:s3cret@db:5432/x", "postgresql://app:***@db:5432/x"),
-        ("postgresql://app@db/x", "postgresql://app@db/x"),
-        ("host=db password='a b' dbname=x", "host=db password=*** dbname=x"),
-        ("host=db password=s3cret", "host=db password=***"),
-    ],
-)
-def test_redact_url_hides_passwords_in_both_libpq_forms(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
-
-
-def test_database_url_for_switches_the_database_in_both_libpq_forms() -> None:
-    assert database_url_for("postgresql://u@/postgres?host=/run/pg&port=5432", "t_1") == (
-        "postgresql://u@/t_1?host=/run/pg&port=5432"
-    )
-    switched = database_url_for("host=/run/pg dbname=postgres", "t_1")
-    assert conninfo_to_dict(switched) == {"host": "/run/pg", "dbname": "t_1"}
