@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from examples import _jobs_db
 from rythmiq_otel.distro import inject
-from rythmiq_otel.distro._fastapi import (
+from rythmiq_otel.distro._api_events import (
     auth_failed,
     auth_succeeded,
     job_created,

@@ -51,14 +51,17 @@ class _Collect(logging.Handler):
         self.records.append(record)
 
 
-def collect(logger_name: str) -> Iterator[list[logging.LogRecord]]:
-    """Yield the records ``logger_name`` emits (DEBUG and up), each with its ``baggage_at_emit``."""
-    logger = logging.getLogger(logger_name)
-    handler, level = _Collect(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+def collect(*logger_names: str) -> Iterator[list[logging.LogRecord]]:
+    """Yield the records the named loggers emit (DEBUG and up, in order), each with ``baggage_at_emit``."""
+    handler = _Collect()
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
     try:
         yield handler.records
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

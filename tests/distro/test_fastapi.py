@@ -20,15 +20,15 @@ from fastapi.responses import StreamingResponse
 from opentelemetry.trace import SpanKind
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro import _fastapi
-from rythmiq_otel.distro._fastapi import (
+from rythmiq_otel.distro import _api_events, _http_ingress
+from rythmiq_otel.distro._api_events import (
     auth_failed,
     auth_succeeded,
-    instrument_app,
     job_created,
     job_status_queried,
     output_delivered,
 )
+from rythmiq_otel.distro._fastapi import instrument_app
 from rythmiq_otel.pii import hash_user_id
 from tests.distro.recording import collect, spans
 
@@ -92,7 +92,7 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
-    yield from collect(_fastapi.__name__)
+    yield from collect(_http_ingress.__name__, _api_events.__name__)
 
 
 @pytest.fixture
