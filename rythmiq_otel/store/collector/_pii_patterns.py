@@ -96,3 +96,14 @@ VALUE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
 def ottl_literal(pattern: str) -> str:
     """``pattern`` as it is written inside an OTTL string in the config (Go-quoted, ``$`` doubled)."""
     return pattern.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$")
+
+
+def config_literals() -> dict[str, str]:
+    """Each pattern as it is written in ``config.yaml``: OTTL-quoted inside a YAML single-quoted scalar."""
+    named = {"keys": key_pattern(), "key_value_in_text": kv_pattern(), **dict(VALUE_PATTERNS)}
+    return {name: '"' + ottl_literal(pattern).replace("'", "''") + '"' for name, pattern in named.items()}
+
+
+if __name__ == "__main__":  # python -m rythmiq_otel.store.collector._pii_patterns: the literals to paste
+    for name, literal in config_literals().items():
+        print(f"{name}:\n{literal}\n")
