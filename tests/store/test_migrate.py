@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -89,22 +89,13 @@ def test_concurrent_runs_apply_each_migration_once(empty_database_url: str, tmp_
         "0002_after.sql": "CREATE TABLE after_slow (x int);",
     })
     migrations = load_migrations(source)
-    results: list[list[str]] = []
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            with _connect(empty_database_url) as conn:
-                results.append([m.name for m in migrate(conn, migrations)])
-        except BaseException as err:  # surfaced by the assertion below
-            errors.append(err)
+    def run(_: int) -> list[str]:
+        with _connect(empty_database_url) as conn:
+            return [m.name for m in migrate(conn, migrations)]
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, range(2)))  # an error in either run is raised here
     assert sorted(results) == [[], ["0001_slow.sql", "0002_after.sql"]]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
@@ -97,27 +98,17 @@ def test_partition_functions_refuse_an_unpartitioned_table(conn: psycopg.Connect
 
 
 def test_concurrent_creators_of_one_day_make_it_once(database_url: str) -> None:
-    results: list[bool] = []
-    errors: list[BaseException] = []
+    def create(_: int) -> bool:
+        with psycopg.connect(database_url) as other:
+            # Hold the transaction open a moment so the two calls overlap.
+            (created,) = other.execute(
+                "SELECT create_daily_partition('logs', '2031-07-01') FROM pg_sleep(0.2)"
+            ).fetchone() or ()
+            other.execute("SELECT pg_sleep(0.3)")
+            return created
 
-    def create() -> None:
-        try:
-            with psycopg.connect(database_url) as other:
-                # Hold the transaction open a moment so the two calls overlap.
-                (created,) = other.execute(
-                    "SELECT create_daily_partition('logs', '2031-07-01') FROM pg_sleep(0.2)"
-                ).fetchone() or ()
-                other.execute("SELECT pg_sleep(0.3)")
-                results.append(created)
-        except BaseException as err:  # surfaced by the assertion below
-            errors.append(err)
-
-    threads = [threading.Thread(target=create) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(create, range(2)))  # an error in either call is raised here
     assert sorted(results) == [False, True]
 
 
