@@ -15,7 +15,7 @@ import base64
 import gzip
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["CATEGORIES", "Canary", "assert_no_canary", "canaries", "find_canaries", "nested_placements"]
@@ -82,56 +82,78 @@ def _prose(token: str, index: int) -> str:
     return " ".join(words).capitalize()
 
 
+def _base64_blob(token: str, index: int) -> str:
+    digest = hashlib.sha512(token.encode()).digest()
+    return base64.b64encode(digest + token.encode() + digest[::-1]).decode()
+
+
+def _webhook_body(token: str, index: int) -> str:
+    return json.dumps({"job_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "status": "completed", "by": token})
+
+
+def _host(index: int) -> int:
+    return index // 3 % 254 + 1
+
+
+# The shapes each category comes in, (token, index) -> value; canary i takes shape i % len(shapes).
+_SHAPES: dict[str, tuple[Callable[[str, int], object], ...]] = {
+    "email": (
+        lambda t, i: f"{t}@example.com",
+        lambda t, i: f"{t}.Smith+tag@mail.example.org",
+        lambda t, i: f"{t.upper()}@EXAMPLE.NET",
+    ),
+    "ipv4": (  # the documentation ranges
+        lambda t, i: f"203.0.113.{_host(i)}",
+        lambda t, i: f"198.51.100.{_host(i)}",
+        lambda t, i: f"192.0.2.{_host(i)}",
+    ),
+    "ipv6": (
+        lambda t, i: f"2001:db8:{i:x}::{i + 1:x}",
+        lambda t, i: f"2001:0db8:85a3:{i:04x}:0000:8a2e:0370:7334",
+        lambda t, i: f"fe80::{i + 1:x}:1%eth0",
+        lambda t, i: f"::ffff:192.0.2.{i % 250 + 1}",
+    ),
+    "filename": (
+        lambda t, i: f"{t}_passport.pdf",
+        lambda t, i: f"Scan-{t}.JPG",
+        lambda t, i: f"{t} tax return 2024.docx",
+    ),
+    "storage_path": (
+        lambda t, i: f"user-uploads/{t}/0f8fad5b-d9cb-469f-a165-70867728950e/original.pdf",
+        lambda t, i: f"s3://rythmiq-documents/{t}/input.png",
+        lambda t, i: f"https://abc.supabase.co/storage/v1/object/sign/documents/{t}/scan.tiff?token=x",
+        lambda t, i: f"/var/lib/rythmiq/storage/{t}/page-1.png",
+    ),
+    "user_id": (lambda t, i: f"usr_{t}",),
+    "extracted_text": (_prose,),
+    "file_content": (_base64_blob,),
+    "schema_field_values": (
+        lambda t, i: {"invoice_total": f"$1,{i:03d}.00 {t}", "vendor_name": f"ACME {t}"},
+    ),
+    "webhook_body": (_webhook_body,),
+}
+
+
+def _text(category: str, value: object) -> str | None:
+    """How the value appears in free text so that a value detector can still find it (None: it can't)."""
+    if category in ("schema_field_values", "webhook_body"):
+        return None
+    if category == "user_id":
+        return f"user_id={value}"
+    text = str(value)
+    return f"'{text}'" if category == "filename" and " " in text else text
+
+
 def _make(category: str, index: int) -> Canary:
     token = _token(category, index)
+    shapes = _SHAPES[category]
+    value = shapes[index % len(shapes)](token, index)
+    if category in ("ipv4", "ipv6"):
+        token = str(value)  # an address has no room for a token: the address is the needle
+    elif category == "file_content":
+        token = str(value)[:40]  # the token is inside the encoded bytes: the blob's head is the needle
     key = _KEYS[category][index % len(_KEYS[category])]
-    if category == "email":
-        value = (
-            f"{token}@example.com", f"{token}.Smith+tag@mail.example.org", f"{token.upper()}@EXAMPLE.NET"
-        )[index % 3]
-        return Canary(category, token, key, value, value)
-    if category == "ipv4":
-        network = ("203.0.113", "198.51.100", "192.0.2")[index % 3]  # the documentation ranges
-        value = f"{network}.{index // 3 % 254 + 1}"
-        return Canary(category, value, key, value, value)
-    if category == "ipv6":
-        forms = (
-            f"2001:db8:{index:x}::{index + 1:x}",
-            f"2001:0db8:85a3:{index:04x}:0000:8a2e:0370:7334",
-            f"fe80::{index + 1:x}:1%eth0",
-            f"::ffff:192.0.2.{index % 250 + 1}",
-        )
-        value = forms[index % 4]
-        return Canary(category, value, key, value, value)
-    if category == "filename":
-        forms = (f"{token}_passport.pdf", f"Scan-{token}.JPG", f"{token} tax return 2024.docx")
-        value = forms[index % 3]
-        return Canary(category, token, key, value, f"'{value}'" if " " in value else value)
-    if category == "storage_path":
-        forms = (
-            f"user-uploads/{token}/0f8fad5b-d9cb-469f-a165-70867728950e/original.pdf",
-            f"s3://rythmiq-documents/{token}/input.png",
-            f"https://abc.supabase.co/storage/v1/object/sign/documents/{token}/scan.tiff?token=x",
-            f"/var/lib/rythmiq/storage/{token}/page-1.png",
-        )
-        value = forms[index % 4]
-        return Canary(category, token, key, value, value)
-    if category == "user_id":
-        value = f"usr_{token}"
-        return Canary(category, token, key, value, f"user_id={value}")
-    if category == "extracted_text":
-        value = _prose(token, index)
-        return Canary(category, token, key, value, value)
-    if category == "file_content":
-        digest = hashlib.sha512(token.encode()).digest()
-        raw = digest + token.encode() + digest[::-1]
-        value = base64.b64encode(raw).decode()
-        return Canary(category, value[:40], key, value, value)
-    if category == "schema_field_values":
-        value = {"invoice_total": f"$1,{index:03d}.00 {token}", "vendor_name": f"ACME {token}"}
-        return Canary(category, token, key, value, None)
-    payload = {"job_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "status": "completed", "from": token}
-    return Canary(category, token, key, json.dumps(payload), None)
+    return Canary(category, token, key, value, _text(category, value))
 
 
 def canaries(per_category: int = 30) -> list[Canary]:
