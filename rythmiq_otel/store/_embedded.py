@@ -159,9 +159,16 @@ def _run(args: list[str], *, what: str, timeout: float, log: Path) -> None:
                 args, check=True, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 timeout=timeout, user=_system_user(), start_new_session=True,
             )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-        tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
-        raise EmbeddedServerError(f"{what} failed ({err}); {log}: {tail}") from err
+    except subprocess.CalledProcessError as err:
+        raise EmbeddedServerError(f"{what} failed (exit status {err.returncode}): {_tail(log)}") from err
+    except subprocess.TimeoutExpired as err:
+        raise EmbeddedServerError(f"{what} timed out after {timeout:g} s: {_tail(log)}") from err
+
+
+def _tail(log: Path) -> str:
+    """The last lines of a log as one line, naming the file for the rest."""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return f"{' '.join(lines[-2:])} (see {log})"
 
 
 def _log_path(pgdata: Path) -> Path:

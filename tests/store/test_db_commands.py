@@ -118,15 +118,6 @@ def test_stop_and_status_when_never_started(tmp_path: Path) -> None:
     )
 
 
-def test_stale_pid_file_of_a_dead_or_foreign_process_reads_as_stopped(tmp_path: Path) -> None:
-    pgdata = tmp_path / "postgres"
-    pgdata.mkdir()
-    # Our own pid is alive but is not a postgres process: a recycled pid must not count as a server.
-    (pgdata / "postmaster.pid").write_text(f"{os.getpid()}\n{pgdata}\n0\n5432\n{pgdata}\n\n0 0\nready\n")
-    assert not _embedded.state(pgdata).running
-    assert _embedded.stop(pgdata) is False
-
-
 def test_with_database_url_start_and_stop_are_no_ops_that_say_so(tmp_path: Path, database_url: str) -> None:
     env = _env(tmp_path, DATABASE_URL=database_url)
     for action, words in (("start", "no embedded server is started"), ("stop", "no embedded server to stop")):
