@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 from opentelemetry._logs import Logger, LogRecord, SeverityNumber
-from opentelemetry.sdk._logs import ReadWriteLogRecord
+from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.trace import SpanContext
 
 from rythmiq_otel import vocab
@@ -58,29 +59,47 @@ def attributes_of(fields: dict[str, Any]) -> dict[str, Any]:
 class OtelLogBridge:
     """Holds the SDK logger ``configure()`` built; ``emit`` is a no-op while there is none.
 
-    The hot path builds the SDK's ``ReadWriteLogRecord`` directly and hands it to the provider's
-    processors: the public ``Logger.emit`` re-reads the current context and copies every attribute into a
-    ``BoundedAttributes`` (about 15 µs a record here), work this record does not need -- its attributes are
-    already plain values under a fixed set of keys. If the SDK's internals ever differ, ``bind`` falls back
-    to ``Logger.emit``.
+    The hot path builds the SDK's record objects directly: the public ``Logger.emit`` re-reads the current
+    context and copies every attribute into a ``BoundedAttributes`` (about 15 µs a record here), and
+    ``BatchLogRecordProcessor.on_emit`` copies the record again to drop its context -- work this record does
+    not need: it has no context and its attributes are already plain values under a fixed set of keys. So a
+    batch processor gets a ``ReadableLogRecord`` straight into its queue, any other processor the
+    ``ReadWriteLogRecord`` it expects. Fewer objects per queued record also means fewer survivors for the
+    garbage collector to scan. If the SDK's internals ever differ, ``bind`` falls back to ``Logger.emit``.
     """
 
     def __init__(self) -> None:
         self.logger: Logger | None = None
         self._direct: tuple[Any, Any, Any, Any] | None = None
+        self._seen: tuple[Any, ...] | None = None
+        self._targets: list[tuple[Any, bool]] = []
 
     def bind(self, logger: Logger | None) -> None:
         """Emit through ``logger`` from now on (``None`` stops emitting)."""
         self.logger = logger
+        self._seen = None
         try:
+            multi = logger._multi_log_record_processor  # type: ignore[union-attr]
+            multi._log_record_processors  # noqa: B018 -- probe the SDK internal the hot path reads
             self._direct = (
-                logger._multi_log_record_processor,  # type: ignore[union-attr]
+                multi,
                 logger.resource,  # type: ignore[union-attr]
                 logger.instrumentation_scope,  # type: ignore[union-attr]
                 logger._log_record_limits,  # type: ignore[union-attr]
             )
         except AttributeError:
             self._direct = None
+
+    def _processors(self, multi: Any) -> list[tuple[Any, bool]]:
+        """``(target, is_batch_queue)`` per processor, recomputed only when the processor tuple changes."""
+        processors = multi._log_record_processors
+        if processors is not self._seen:
+            self._targets = [
+                (lp._batch_processor, True) if type(lp) is BatchLogRecordProcessor else (lp, False)
+                for lp in processors
+            ]
+            self._seen = processors
+        return self._targets
 
     def emit(self, fields: dict[str, Any], created: float, span_context: SpanContext) -> None:
         """Emit ``fields`` (a spec record) logged at ``created`` (``time.time()``) in ``span_context``."""
@@ -103,7 +122,7 @@ class OtelLogBridge:
                 )
             )
             return
-        processor, resource, scope, limits = direct
+        multi, resource, scope, limits = direct
         record = LogRecord.__new__(LogRecord)
         record.timestamp = int(created * 1e9)
         record.observed_timestamp = time.time_ns()
@@ -117,12 +136,16 @@ class OtelLogBridge:
         record.attributes = attributes
         record.event_name = event_name
         record.exception = None
-        writable = ReadWriteLogRecord.__new__(ReadWriteLogRecord)
-        writable.log_record = record
-        writable.resource = resource
-        writable.instrumentation_scope = scope
-        writable.limits = limits
-        processor.on_emit(writable)
+        for target, is_batch_queue in self._processors(multi):
+            if is_batch_queue:
+                target.emit(ReadableLogRecord(record, resource, scope, limits))
+            else:
+                writable = ReadWriteLogRecord.__new__(ReadWriteLogRecord)
+                writable.log_record = record
+                writable.resource = resource
+                writable.instrumentation_scope = scope
+                writable.limits = limits
+                target.on_emit(writable)
 
 
 BRIDGE = OtelLogBridge()
