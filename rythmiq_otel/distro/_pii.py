@@ -5,13 +5,15 @@ The rules live in ``rythmiq_otel.pii`` (shared with the sink). The log pipeline 
 immutable once ended, so they are scrubbed on the way out by :class:`ScrubbingSpanExporter`, which wraps
 the real exporter -- off the calling thread, in the batch processor's worker.
 
-A hit is counted in ``rythmiq_pii_redactions_total{layer="sdk", rule}`` and reported as one WARN log
-record (event ``pii.redacted``) that names key paths and rules only, never a value.
+A hit is counted in ``rythmiq_pii_redactions_total{layer="sdk", rule}`` and reported as a WARN log record
+(event ``pii.redacted``) that names key paths and rules only, never a value; repeats of the same report are
+folded into one line a minute.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 
@@ -29,19 +31,37 @@ LAYER = "sdk"
 _log = logging.getLogger("rythmiq_otel.pii")
 # Set while a report is being logged, so a hit inside the report itself is counted but not reported again.
 _reporting: ContextVar[bool] = ContextVar("rythmiq_pii_reporting", default=False)
+# Distinct (rules, paths) combinations remembered for de-duplicating report lines; cleared when full.
+_SIGNATURES_MAX = 1024
 
 
 class RedactionReporter:
     """Counts redactions in ``rythmiq_pii_redactions_total{layer, rule}`` and logs them by key path only.
 
+    Every hit is counted. The WARN line is written the first time a combination of rules and key paths is
+    seen, then at most once per ``repeat_interval_s`` for that combination, carrying how many identical
+    reports it stands for (``repeats``) -- so a call site that logs an email on every request doubles
+    neither the log volume nor the log bill (spec §6.3), while the metric still counts each one.
+
     ``report`` (the module-level instance) uses the global meter provider, made on first use so that it
     follows whatever provider ``configure()`` installed; tests build one over their own provider.
     """
 
-    def __init__(self, meter: metrics.Meter | None = None, *, layer: str = LAYER) -> None:
+    def __init__(
+        self,
+        meter: metrics.Meter | None = None,
+        *,
+        layer: str = LAYER,
+        repeat_interval_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._meter = meter
         self._layer = layer
+        self._interval = repeat_interval_s
+        self._clock = clock
         self._counter: metrics.Counter | None = None
+        # (rules, paths) -> (when last written, identical reports since then)
+        self._seen: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[float, int]] = {}
 
     def _redactions_counter(self) -> metrics.Counter:
         if self._counter is None:
@@ -54,7 +74,7 @@ class RedactionReporter:
         return self._counter
 
     def __call__(self, redactions: Sequence[Redaction]) -> None:
-        """Count ``redactions`` by rule and log one WARN record naming their key paths and rules."""
+        """Count ``redactions`` by rule and log a WARN record naming their key paths and rules."""
         if not redactions:
             return
         by_rule: dict[str, int] = {}
@@ -65,6 +85,10 @@ class RedactionReporter:
             counter.add(count, {"layer": self._layer, "rule": rule})
         if _reporting.get():
             return
+        signature = (tuple(sorted(by_rule)), tuple(sorted({redaction.path for redaction in redactions})))
+        repeats = self._repeats_to_report(signature)
+        if repeats is None:
+            return
         token = _reporting.set(True)
         try:
             _log.warning(
@@ -73,13 +97,26 @@ class RedactionReporter:
                     vocab.EVENT_FIELD: vocab.EVENT_PII_REDACTED,
                     "extra": {
                         "layer": self._layer,
-                        "rules": sorted(by_rule),
-                        "paths": sorted({redaction.path for redaction in redactions}),
+                        "rules": list(signature[0]),
+                        "paths": list(signature[1]),
+                        "repeats": repeats,
                     },
                 },
             )
         finally:
             _reporting.reset(token)
+
+    def _repeats_to_report(self, signature: tuple[tuple[str, ...], tuple[str, ...]]) -> int | None:
+        """None to stay quiet, else how many identical reports were held back since the last line."""
+        now = self._clock()
+        last = self._seen.get(signature)
+        if last is not None and now - last[0] < self._interval:
+            self._seen[signature] = (last[0], last[1] + 1)
+            return None
+        if len(self._seen) >= _SIGNATURES_MAX:
+            self._seen.clear()
+        self._seen[signature] = (now, 0)
+        return 0 if last is None else last[1]
 
 
 report = RedactionReporter()

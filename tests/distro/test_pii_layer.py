@@ -72,7 +72,28 @@ def test_report_counts_by_rule_and_logs_paths_and_rules_only(
         "layer": "sdk",
         "rules": ["email", "ip_address"],
         "paths": ["extra.email", "extra.ip", "message"],
+        "repeats": 0,
     }
+
+
+def test_repeated_reports_are_folded_into_one_line_a_minute_but_all_counted(
+    metric_reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [1000.0]
+    reporter = RedactionReporter(
+        MeterProvider(metric_readers=[metric_reader]).get_meter("test"), clock=lambda: now[0]
+    )
+    email, ip = [Redaction("extra.email", "email")], [Redaction("message", "ip_address")]
+    with caplog.at_level(logging.WARNING, logger="rythmiq_otel.pii"):
+        for second, hits in ((0, email), (1, email), (2, ip), (30, email), (61, email), (62, email)):
+            now[0] = 1000.0 + second
+            reporter(hits)
+    assert [(r.extra["rules"], r.extra["repeats"]) for r in caplog.records] == [
+        (["email"], 0),
+        (["ip_address"], 0),
+        (["email"], 2),  # at 61 s: the lines held back at 1 s and 30 s
+    ]
+    assert _counts(metric_reader) == {("sdk", "email"): 5, ("sdk", "ip_address"): 1}
 
 
 def test_nothing_to_report_logs_and_counts_nothing(
@@ -229,6 +250,11 @@ print(json.dumps({{"emitted": emitted}}), file=sys.stderr)
 
 
 CORPUS = canaries(PER_CATEGORY)
+# The rules the corpus must trip (schema values are planted under both schema and extracted-data keys).
+EVERY_RULE = {
+    "email", "ip_address", "filename", "storage_path", "user_id", "extracted_text", "file_content",
+    "schema_field_values", "extracted_data", "webhook_body",
+}
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -247,15 +273,18 @@ def test_no_canary_leaves_through_logs_and_every_hit_is_counted(
 ) -> None:
     result, emitted = _emit_every_canary(run_instrumented)
     lines = parse_lines(result.stdout)
-    records = otlp_capture.wait_for_logs(2 * emitted, timeout=20)
+    records = otlp_capture.wait_for_logs(emitted, timeout=20)
     points = otlp_capture.wait_for_metric(vocab.METRIC_PII_REDACTIONS)
 
-    # Every canary record made it out, each followed by its pii.redacted report (span reports come on
-    # top), so the search below looked at real data, not at an empty export.
+    # Every canary record made it out, so the search below looked at real data, not at an empty export;
+    # the pii.redacted reports name every rule, each combination of rules and paths once (the run is
+    # shorter than the repeat interval).
     reports = [line for line in lines if line.get("event") == vocab.EVENT_PII_REDACTED]
     assert len(lines) - len(reports) == emitted
-    assert len(reports) >= emitted
-    assert all(set(line["extra"]) == {"layer", "rules", "paths"} for line in reports)
+    assert all(set(line["extra"]) == {"layer", "rules", "paths", "repeats"} for line in reports)
+    signatures = [(tuple(line["extra"]["rules"]), tuple(line["extra"]["paths"])) for line in reports]
+    assert len(set(signatures)) == len(signatures)
+    assert {rule for line in reports for rule in line["extra"]["rules"]} >= EVERY_RULE
     reported = [r for r in records if r["attributes"].get(vocab.EVENT_NAME_ATTR) == vocab.EVENT_PII_REDACTED]
     assert len(records) - len(reported) == emitted
 
@@ -271,10 +300,7 @@ def test_no_canary_leaves_through_logs_and_every_hit_is_counted(
     for point in points:
         assert point["attributes"]["layer"] == "sdk"
         counted[point["attributes"]["rule"]] = counted.get(point["attributes"]["rule"], 0) + point["value"]
-    assert set(counted) >= {
-        "email", "ip_address", "filename", "storage_path", "user_id", "extracted_text", "file_content",
-        "schema_field_values", "extracted_data", "webhook_body",
-    }
+    assert set(counted) >= EVERY_RULE
     assert sum(counted.values()) >= emitted
 
 
