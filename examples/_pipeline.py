@@ -2,13 +2,15 @@
 
 Each stage hashes a buffer for a number of rounds derived from the job (pages, path), so CPU seconds are
 real and repeatable. The document hints in the payload decide the quality score (and so the fast or
-standard path) and, through ``fail_with``, which ``vocab.ERROR_CODES`` failure to raise and where.
+standard path) and, through ``fail_with``, which ``vocab.ERROR_CODES`` failure to raise and where (or,
+with ``WORKER_CRASH``, that the worker process dies mid-job).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from rythmiq_otel import vocab
@@ -24,7 +26,10 @@ FAILING_STAGE: dict[str, str] = {
     "OCR_FAILURE": "ocr",
     "SCHEMA_INVALID": "schema",
     "INTERNAL_ERROR": "packaging",
+    "WORKER_CRASH": "ocr",
 }
+# Not an error code: the worker process exits in the middle of the job (the platform must still report it).
+WORKER_CRASH = "WORKER_CRASH"
 FAST_PATH_QUALITY = 0.85
 ROLLBACK_CONFIDENCE = 0.6
 _ROUNDS_PER_PAGE = {"fast": 600, "standard": 1500}
@@ -51,6 +56,8 @@ def _maybe_fail(document: dict[str, Any], stage: str) -> None:
     code = document.get("fail_with")
     if code is None or FAILING_STAGE.get(code, "ingestion") != stage:
         return
+    if code == WORKER_CRASH:
+        os._exit(70)  # the process dies mid-job, as an OOM kill would: no result, no flush
     if code == "INTERNAL_ERROR":
         raise RuntimeError("packaging step hit an unexpected state")
     if code not in vocab.ERROR_CODES:

@@ -98,9 +98,13 @@ async def create_job(body: JobRequest, user_id: User) -> dict[str, str]:
         "file_size_bytes": body.file_size_bytes,
         "correlation_id": correlation_id,
     })
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(f"{os.environ['CAMBER_URL']}/v1/jobs", json=camber_payload)
-    if response.status_code != 202:
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(f"{os.environ['CAMBER_URL']}/v1/jobs", json=camber_payload)
+        accepted = response.status_code == 202
+    except httpx.TransportError:
+        accepted = False
+    if not accepted:
         _jobs_db.finish(job_id, "failed", error_code="INTERNAL_ERROR", error_stage="ingestion", output=None)
         raise HTTPException(status_code=502, detail="the job platform refused the job")
     return {"job_id": job_id, "status": "pending", "correlation_id": correlation_id or ""}

@@ -21,6 +21,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import httpx
 from examples._signing import SIGNATURE_HEADER, sign
 
 _CONTEXT_KEYS = ("traceparent", "tracestate", "baggage", "correlation_id")
+_WEBHOOK_ATTEMPTS = 10
 
 
 def default_worker_command() -> list[str]:
@@ -112,6 +114,11 @@ class Platform:
                 pooled = None
         if pooled is not None:
             result = pooled.run(payload, last=False)
+            if result is None:  # the worker died: replace it so the pool keeps its size
+                pooled.close()
+                self.pool.remove(pooled)
+                pooled = WorkerProcess(self.worker_command, self.log_dir)
+                self.pool.append(pooled)
             self.idle.put(pooled)
         else:
             fresh = WorkerProcess(self.worker_command, self.log_dir)
@@ -123,14 +130,17 @@ class Platform:
         self._call_webhook(result)
 
     def _call_webhook(self, result: dict[str, Any]) -> None:
+        """POST the signed result; retry with backoff while the webhook is unreachable or failing (5xx)."""
         body = json.dumps(result).encode()
-        for _ in range(5):
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        for attempt in range(_WEBHOOK_ATTEMPTS):
             try:
-                httpx.post(self.webhook_url, content=body, timeout=10, headers={
-                    "content-type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)})
-                return
+                if httpx.post(self.webhook_url, content=body, timeout=10, headers=headers).status_code < 500:
+                    return
             except httpx.TransportError:
-                threading.Event().wait(0.5)
+                pass
+            time.sleep(min(0.25 * 2**attempt, 5))
+        print(f"camber: gave up calling the webhook for job {result.get('job_id')}", file=sys.stderr)
 
     def close(self) -> None:
         self.jobs.put(None)

@@ -208,6 +208,7 @@ def test_each_error_code_fails_the_job_with_that_code_in_one_trace(example_syste
 
 
 def test_pooled_workers_run_warm_and_fresh_processes_run_cold(example_system):
+    run_job(example_system)  # the pool's process has now run a job, whatever ran before this test
     pooled = [run_job(example_system) for _ in range(2)]
     fresh = run_job(example_system, execution="fresh")
     temperature = {}
@@ -220,6 +221,16 @@ def test_pooled_workers_run_warm_and_fresh_processes_run_cold(example_system):
     cold_warnings = [line for line in job_lines(example_system, fresh["job_id"])
                      if line.get("event") == vocab.EVENT_COLD_START]
     assert cold_warnings[0]["level"] == "WARN"
+
+
+def test_a_worker_that_dies_mid_job_still_fails_the_job_and_is_replaced(example_system):
+    crashed = run_job(example_system, fail_with="WORKER_CRASH")
+    assert (crashed["status"], crashed["error_code"]) == ("failed", "INTERNAL_ERROR")
+    after = run_job(example_system)
+    assert after["status"] == "completed"
+    started = [line for line in job_lines(example_system, after["job_id"])
+               if line.get("event") == vocab.EVENT_JOB_STARTED]
+    assert started[0]["extra"]["execution_temperature"] == "cold"
 
 
 def test_payload_context_garbage_falls_back_to_the_plain_correlation_id(example_system):
