@@ -170,7 +170,9 @@ def _run_job(job: JobRun, span: trace.Span) -> Iterator[JobRun]:
          extra={"execution_temperature": job.execution_temperature})
     try:
         yield job
-    except BaseException as exc:
+    except GeneratorExit:  # the context was abandoned, not failed: nothing to report
+        raise
+    except BaseException as exc:  # SystemExit / KeyboardInterrupt mid-job still fail the job, then propagate
         cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
         code, stage = _error_code(exc), job.current_stage or vocab.WORKER_STAGES[0]
         span.set_status(Status(StatusCode.ERROR, code))
