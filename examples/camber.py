@@ -28,16 +28,11 @@ from typing import Any
 
 import httpx
 
+from examples._instrumented import instrumented
 from examples._signing import SIGNATURE_HEADER, sign
 
 _CONTEXT_KEYS = ("traceparent", "tracestate", "baggage", "correlation_id")
 _WEBHOOK_ATTEMPTS = 10
-
-
-def default_worker_command() -> list[str]:
-    """The worker under the distro's launcher, with this interpreter."""
-    launcher = Path(sys.executable).with_name("rythmiq-otel")
-    return [str(launcher), "instrument", "--", sys.executable, "-m", "examples.worker"]
 
 
 class WorkerProcess:
@@ -190,7 +185,7 @@ def main() -> None:
         secret=os.environ["CAMBER_WEBHOOK_SECRET"],
         pool_size=int(os.environ.get("CAMBER_POOL_SIZE", "1")),
         log_dir=log_dir,
-        worker_command=json.loads(command) if command else default_worker_command(),
+        worker_command=json.loads(command) if command else instrumented("-m", "examples.worker"),
     )
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("CAMBER_PORT", "0"))), _handler(platform))
     print(json.dumps({"camber": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)

@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import httpx
 
+from examples._instrumented import instrumented
+
 __all__ = ["ExampleSystem", "start_system"]
 
 API_TOKEN = "demo-token"
@@ -39,11 +41,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _instrumented(*command: str) -> list[str]:
-    launcher = str(Path(sys.executable).with_name("rythmiq-otel"))
-    return [launcher, "instrument", "--", sys.executable, *command]
 
 
 @dataclass
@@ -159,7 +156,7 @@ def start_system(
         base["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     base.update(env or {})
     services = {
-        name: _instrumented("-m", "uvicorn", f"examples.{name}:app", "--host", "127.0.0.1",
+        name: instrumented("-m", "uvicorn", f"examples.{name}:app", "--host", "127.0.0.1",
                             "--port", str(ports[name]), "--no-access-log")
         for name in ("webhook", "api")
     }
