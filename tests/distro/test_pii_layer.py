@@ -258,10 +258,10 @@ EVERY_RULE = {
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def _emit_every_canary(run_instrumented: Run) -> tuple[subprocess.CompletedProcess[str], int]:
+def _emit_every_canary(run_instrumented: Run, **env: str) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run the emitting child; returns it and how many log calls it made (each one held a canary)."""
     result = run_instrumented(
-        EMIT_CANARIES, timeout=60, OTEL_BLRP_MAX_QUEUE_SIZE="50000", OTEL_BSP_MAX_QUEUE_SIZE="5000"
+        EMIT_CANARIES, timeout=60, OTEL_BLRP_MAX_QUEUE_SIZE="50000", OTEL_BSP_MAX_QUEUE_SIZE="5000", **env
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result, json.loads(result.stderr.strip().splitlines()[-1])["emitted"]
@@ -312,3 +312,17 @@ def test_no_canary_leaves_through_spans(run_instrumented: Run, otlp_capture: Otl
     for request in otlp_capture.requests:
         if request.path == "/v1/traces":
             assert_no_canary(request.raw_body, CORPUS)
+
+
+@pytest.mark.slow
+def test_with_the_guard_off_the_canaries_do_reach_every_output(
+    run_instrumented: Run, otlp_capture: OtlpCapture
+) -> None:
+    # RYTHMIQ_PII_GUARD=off is a real switch, and the searches above would see a leak if there were one.
+    result, _ = _emit_every_canary(run_instrumented, RYTHMIQ_PII_GUARD="off")
+    otlp_capture.wait_for_spans(len(CORPUS), timeout=20)
+    assert find_canaries(result.stdout, CORPUS)
+    for path in ("/v1/logs", "/v1/traces"):
+        assert any(find_canaries(r.raw_body, CORPUS) for r in otlp_capture.requests if r.path == path), path
+    assert not any(p["name"] == vocab.METRIC_PII_REDACTIONS for p in otlp_capture.metric_points())
+    assert vocab.EVENT_PII_REDACTED not in result.stdout
