@@ -11,14 +11,13 @@ records that differ in any field (time, body, any attribute, trace context) get 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from rythmiq_otel import vocab
 
 from ._context import MapContext
+from ._origin import Origin, dedup_key, dumps, origins
 from ._rows import LogRow
 from ._values import (
     MAX_MESSAGE_CHARS,
@@ -42,7 +41,6 @@ _LEVEL_BY_TEXT = {
 _NUMBER_BY_LEVEL = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
 _COLUMN_FIELDS = frozenset(vocab.LOG_ATTRIBUTE_FIELDS)
 _PREFIX_LEN = len(vocab.EXTRA_PREFIX)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def level_from(severity_text: str, severity_number: int) -> str:
@@ -59,45 +57,16 @@ def level_from(severity_text: str, severity_number: int) -> str:
     return "INFO"
 
 
-def resource_service(resource: dict[str, Any]) -> str | None:
-    """The §1.1 service of a resource: ``rythmiq.service``, else ``service.name``."""
-    service = resource.get(vocab.RESOURCE_SERVICE_ATTR) or resource.get("service.name")
-    return service if isinstance(service, str) else None
-
-
-def resource_identity(resource: Any, scope: Any) -> bytes:
-    """The bytes that identify where a record came from, prefixed to each record's dedup hash."""
-    return resource.SerializeToString() + b"\x00" + scope.SerializeToString() + b"\x00"
-
-
-def dedup_key(identity: bytes, item: Any) -> str:
-    """A UUID (as text) that is equal for byte-identical items from the same resource and scope."""
-    digest = hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).hexdigest()
-    return hex_to_uuid_text(digest)
-
-
 def log_rows(request: Any, ctx: MapContext) -> Iterator[LogRow]:
     """Yield one ``LogRow`` per acceptable record of an ``ExportLogsServiceRequest``."""
-    for resource_logs in request.resource_logs:
-        resource = ctx.scrubber.attributes(
-            attributes_dict(resource_logs.resource.attributes, ctx.repairs), "resource", ctx.redactions
-        )
-        resource_json = _dumps(resource)
-        service = resource_service(resource)
-        for scope_logs in resource_logs.scope_logs:
-            scope_name = clean_text(scope_logs.scope.name, ctx.repairs) or None
-            identity = resource_identity(resource_logs.resource, scope_logs.scope)
-            for record in scope_logs.log_records:
-                row = _log_row(record, ctx, identity=identity, resource_json=resource_json,
-                               service=service, scope_name=scope_name)
-                if row is not None:
-                    yield row
+    for origin, records in origins(request.resource_logs, "scope_logs", "log_records", ctx):
+        for record in records:
+            row = _log_row(record, ctx, origin)
+            if row is not None:
+                yield row
 
 
-def _log_row(
-    record: Any, ctx: MapContext, *, identity: bytes, resource_json: str, service: str | None,
-    scope_name: str | None,
-) -> LogRow | None:
+def _log_row(record: Any, ctx: MapContext, origin: Origin) -> LogRow | None:
     repairs = ctx.repairs
     time_ns = record.time_unix_nano
     observed_ns = record.observed_time_unix_nano
@@ -116,7 +85,7 @@ def _log_row(
     if body.WhichOneof("value") == "string_value":
         message = clean_text(body.string_value, repairs, MAX_MESSAGE_CHARS)
     else:
-        message = _dumps(any_value(body, repairs)) if record.HasField("body") else ""
+        message = dumps(any_value(body, repairs)) if record.HasField("body") else ""
         if len(message) > MAX_MESSAGE_CHARS:
             repairs["value_truncated"] += 1
             message = message[:MAX_MESSAGE_CHARS]
@@ -134,7 +103,8 @@ def _log_row(
             rest[key] = value
     event_name = rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None
     if event_name is not None and not isinstance(event_name, str):
-        event_name = _dumps(event_name)
+        event_name = dumps(event_name)
+    service = origin.service
     if service is None and isinstance(rest.get("service"), str):
         service = rest.pop("service")
 
@@ -161,14 +131,14 @@ def _log_row(
         http_path=_text(columns.get("http_path")),
         http_status=as_int(columns.get("http_status"), repairs, "invalid_http_status"),
         message=message,
-        extra=_dumps(extra),
+        extra=dumps(extra),
         event_name=event_name,
         trace_id=trace_id,
         span_id=span_id_hex(record.span_id, repairs),
-        attributes=_dumps(rest),
-        resource=resource_json,
-        scope_name=scope_name,
-        dedup_key=dedup_key(identity, record),
+        attributes=dumps(rest),
+        resource=origin.resource_json,
+        scope_name=origin.scope_name,
+        dedup_key=dedup_key(origin.identity, record),
     )
 
 
@@ -186,7 +156,7 @@ def _fold(target: dict[str, Any], path: str, value: Any) -> None:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return _dumps(value)
+    return dumps(value)
 
 
 def _stage(value: Any) -> str | None:

@@ -11,20 +11,18 @@ protobuf encoding, so a redelivered point conflicts and is dropped.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ._context import MapContext
-from ._map_logs import resource_identity, resource_service
+from ._origin import dumps, origins
 from ._rows import MetricPointRow
 from ._values import attributes_dict, clean_text, from_unix_nano, hex_to_uuid_text, valid_time_ns
 
 _TEMPORALITY = ("unspecified", "delta", "cumulative")
 _NO_RECORDED_VALUE = 1
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,34 +39,28 @@ class _Metric:
 
 def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]:
     """Yield one ``MetricPointRow`` per acceptable data point of an ``ExportMetricsServiceRequest``."""
-    for resource_metrics in request.resource_metrics:
-        resource = ctx.scrubber.attributes(
-            attributes_dict(resource_metrics.resource.attributes, ctx.repairs), "resource", ctx.redactions
-        )
-        resource_json, service = _dumps(resource), resource_service(resource)
-        for scope_metrics in resource_metrics.scope_metrics:
-            identity = resource_identity(resource_metrics.resource, scope_metrics.scope)
-            for metric in scope_metrics.metrics:
-                name = clean_text(metric.name, ctx.repairs)
-                kind = metric.WhichOneof("data")
-                if kind is None:
-                    ctx.reject("metrics", "metric_without_data", f"metric {name[:80]!r} carries no data")
-                    continue
-                data = getattr(metric, kind)
-                shared = _Metric(
-                    name=name,
-                    identity=identity + name.encode() + b"\x00",
-                    resource_json=resource_json,
-                    service=service,
-                    temporality=_temporality(kind, data),
-                    is_monotonic=data.is_monotonic if kind == "sum" else None,
-                )
-                if kind in ("exponential_histogram", "summary"):
-                    ctx.repairs[f"{kind}_converted"] += len(data.data_points)
-                for point in data.data_points:
-                    row = _point(point, kind, shared, ctx)
-                    if row is not None:
-                        yield row
+    for origin, metrics in origins(request.resource_metrics, "scope_metrics", "metrics", ctx):
+        for metric in metrics:
+            name = clean_text(metric.name, ctx.repairs)
+            kind = metric.WhichOneof("data")
+            if kind is None:
+                ctx.reject("metrics", "metric_without_data", f"metric {name[:80]!r} carries no data")
+                continue
+            data = getattr(metric, kind)
+            shared = _Metric(
+                name=name,
+                identity=origin.identity + name.encode() + b"\x00",
+                resource_json=origin.resource_json,
+                service=origin.service,
+                temporality=_temporality(kind, data),
+                is_monotonic=data.is_monotonic if kind == "sum" else None,
+            )
+            if kind in ("exponential_histogram", "summary"):
+                ctx.repairs[f"{kind}_converted"] += len(data.data_points)
+            for point in data.data_points:
+                row = _point(point, kind, shared, ctx)
+                if row is not None:
+                    yield row
 
 
 def _temporality(kind: str, data: Any) -> str:
@@ -124,7 +116,7 @@ def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPoi
         temporality=metric.temporality,
         is_monotonic=metric.is_monotonic,
         service=metric.service,
-        attributes=_dumps(attrs),
+        attributes=dumps(attrs),
         resource=metric.resource_json,
         value=value, count=count, sum=total, min=low, max=high,
         bucket_bounds=bounds, bucket_counts=counts,

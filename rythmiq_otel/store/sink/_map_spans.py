@@ -9,14 +9,13 @@ id or start time cannot be stored or deduplicated and is rejected (counted, repo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from rythmiq_otel import vocab
 
 from ._context import MapContext
-from ._map_logs import resource_service
+from ._origin import Origin, dumps, origins
 from ._rows import SpanRow
 from ._values import (
     as_uuid,
@@ -31,28 +30,18 @@ from ._values import (
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def span_rows(request: Any, ctx: MapContext) -> Iterator[SpanRow]:
     """Yield one ``SpanRow`` per acceptable span of an ``ExportTraceServiceRequest``."""
-    for resource_spans in request.resource_spans:
-        resource = ctx.scrubber.attributes(
-            attributes_dict(resource_spans.resource.attributes, ctx.repairs), "resource", ctx.redactions
-        )
-        resource_json = _dumps(resource)
-        service = resource_service(resource)
-        for scope_spans in resource_spans.scope_spans:
-            scope_name = clean_text(scope_spans.scope.name, ctx.repairs) or None
-            for span in scope_spans.spans:
-                row = _span_row(span, ctx, resource_json, service, scope_name)
-                if row is not None:
-                    yield row
+    for origin, spans in origins(request.resource_spans, "scope_spans", "spans", ctx):
+        for span in spans:
+            row = _span_row(span, ctx, origin)
+            if row is not None:
+                yield row
 
 
-def _span_row(
-    span: Any, ctx: MapContext, resource_json: str, service: str | None, scope_name: str | None
-) -> SpanRow | None:
+def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
     repairs = ctx.repairs
     trace_id = trace_id_hex(span.trace_id, repairs)
     span_id = span_id_hex(span.span_id, repairs)
@@ -95,12 +84,12 @@ def _span_row(
         duration_ms=(end_ns - start_ns) / 1e6,
         status_code=_STATUS[span.status.code] if 0 <= span.status.code < len(_STATUS) else "unset",
         status_message=status_message or None,
-        attributes=_dumps(attrs),
-        events=_dumps(events),
-        links=_dumps(links),
-        resource=resource_json,
-        service=service,
-        scope_name=scope_name,
+        attributes=dumps(attrs),
+        events=dumps(events),
+        links=dumps(links),
+        resource=origin.resource_json,
+        service=origin.service,
+        scope_name=origin.scope_name,
         correlation_id=hex_to_uuid_text(trace_id),
         job_id=as_uuid(attrs.get(vocab.BAGGAGE_JOB_ID), repairs, "invalid_job_id"),
     )

@@ -1,0 +1,63 @@
+"""Walking the resource → scope → items nesting shared by all three OTLP signals.
+
+Every row stores its resource (as JSON, scrubbed once per resource, not once per record), the §1.1
+service named by it, the scope name, and a dedup identity prefix; this module computes them once and hands
+the mappers the items with their origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rythmiq_otel import vocab
+
+from ._context import MapContext
+from ._values import attributes_dict, clean_text, hex_to_uuid_text
+
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a batch of items came from: what each of their rows repeats."""
+
+    resource_json: str
+    service: str | None
+    scope_name: str | None
+    identity: bytes
+
+
+def resource_service(resource: dict[str, Any]) -> str | None:
+    """The §1.1 service of a resource: ``rythmiq.service``, else ``service.name``."""
+    service = resource.get(vocab.RESOURCE_SERVICE_ATTR) or resource.get("service.name")
+    return service if isinstance(service, str) else None
+
+
+def origins(
+    resource_items: Iterable[Any], scope_field: str, items_field: str, ctx: MapContext
+) -> Iterator[tuple[Origin, Any]]:
+    """Yield (origin, repeated items) per scope of every resource of an export request."""
+    for resource_item in resource_items:
+        resource = ctx.scrubber.attributes(
+            attributes_dict(resource_item.resource.attributes, ctx.repairs), "resource", ctx.redactions
+        )
+        resource_json, service = dumps(resource), resource_service(resource)
+        resource_bytes = resource_item.resource.SerializeToString()
+        for scope_item in getattr(resource_item, scope_field):
+            origin = Origin(
+                resource_json=resource_json,
+                service=service,
+                scope_name=clean_text(scope_item.scope.name, ctx.repairs) or None,
+                identity=resource_bytes + b"\x00" + scope_item.scope.SerializeToString() + b"\x00",
+            )
+            yield origin, getattr(scope_item, items_field)
+
+
+def dedup_key(identity: bytes, item: Any) -> str:
+    """A UUID (as text) that is equal for byte-identical items from the same resource and scope."""
+    digest = hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).hexdigest()
+    return hex_to_uuid_text(digest)
