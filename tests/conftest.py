@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -143,3 +144,26 @@ def embedded_data_dir() -> Iterator[Path]:
     finally:
         _embedded.stop(root / "postgres")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _initialised_pgdata() -> Iterator[Path]:
+    """One initdb'd, cleanly stopped PGDATA per session, to copy from (initdb is the slow part of a start)."""
+    root = _owned_temp_dir("rythmiq-cli-test-")
+    pgdata = root / "postgres"
+    try:
+        _embedded.start(pgdata)
+        _embedded.stop(pgdata)
+        yield pgdata
+    finally:
+        _embedded.stop(pgdata)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def initialised_data_dir(embedded_data_dir: Path, _initialised_pgdata: Path) -> Path:
+    """Like ``embedded_data_dir``, but its server's data directory already exists (stopped): for tests about
+    starting, stopping and reusing a server rather than about its first initdb."""
+    # cp -a keeps the files owned by the server's user (embedded_postgres when running as root).
+    subprocess.run(["cp", "-a", str(_initialised_pgdata), str(embedded_data_dir / "postgres")], check=True)
+    return embedded_data_dir

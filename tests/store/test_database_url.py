@@ -26,8 +26,8 @@ def test_stopped_embedded_server_is_reported_not_started(tmp_path: Path) -> None
     assert not (tmp_path / "postgres").exists()
 
 
-def test_start_true_starts_the_embedded_server_and_returns_its_url(embedded_data_dir: Path) -> None:
-    settings = load_settings({}, data_dir=embedded_data_dir)
+def test_start_true_starts_the_embedded_server_and_returns_its_url(initialised_data_dir: Path) -> None:
+    settings = load_settings({}, data_dir=initialised_data_dir)
     url = resolve_database_url(settings, start=True)
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT current_setting('listen_addresses')").fetchone() == ("",)

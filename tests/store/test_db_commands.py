@@ -70,8 +70,8 @@ def test_start_status_url_stop_round_trip(embedded_data_dir: Path) -> None:
     assert after.stdout.strip() == f"stopped: PostgreSQL in {embedded_data_dir / 'postgres'}"
 
 
-def test_next_start_reuses_the_embedded_data_directory(embedded_data_dir: Path) -> None:
-    env = _env(embedded_data_dir)
+def test_next_start_reuses_the_data_directory(initialised_data_dir: Path) -> None:
+    env = _env(initialised_data_dir)
     assert _cli(env, "db", "start").returncode == 0
     with psycopg.connect(_cli(env, "db", "url").stdout.strip(), autocommit=True) as conn:
         conn.execute("CREATE TABLE survives (note text); INSERT INTO survives VALUES ('kept')")
@@ -82,21 +82,21 @@ def test_next_start_reuses_the_embedded_data_directory(embedded_data_dir: Path) 
         assert conn.execute("SELECT note FROM survives").fetchall() == [("kept",)]
 
 
-def test_stop_works_after_the_starter_was_sigkilled(embedded_data_dir: Path) -> None:
+def test_stop_works_after_the_starter_was_sigkilled(initialised_data_dir: Path) -> None:
     starter = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; from pathlib import Path; from rythmiq_otel.store import _embedded\n"
          "_embedded.start(Path(sys.argv[1])); print('ready', flush=True); time.sleep(600)",
-         str(embedded_data_dir / "postgres")],
+         str(initialised_data_dir / "postgres")],
         stdout=subprocess.PIPE, text=True,
     )
     assert starter.stdout is not None
     assert starter.stdout.readline().strip() == "ready"
-    postmaster = _embedded.state(embedded_data_dir / "postgres").pid
+    postmaster = _embedded.state(initialised_data_dir / "postgres").pid
     starter.send_signal(signal.SIGKILL)
     starter.wait(timeout=10)
 
-    env = _env(embedded_data_dir)
+    env = _env(initialised_data_dir)
     assert _cli(env, "db", "status").returncode == 0  # the server outlived its starter
     stopped = _cli(env, "db", "stop")
     assert stopped.returncode == 0, stopped.stderr
