@@ -15,7 +15,7 @@ import httpx
 import jsonschema
 import pytest
 
-from examples.run import ExampleSystem
+from examples.run import API_USER, ExampleSystem
 from rythmiq_otel import vocab
 from tests.otlp_capture import OtlpCapture
 
@@ -286,3 +286,18 @@ def test_the_catalog_metrics_arrive_with_bounded_labels(example_system, example_
         if point["name"] in vocab.METRIC_LABELS:
             assert set(point["attributes"]) == set(vocab.METRIC_LABELS[point["name"]]), point["name"]
             assert not any(len(str(value)) == 36 for value in point["attributes"].values()), point
+
+
+def test_no_filename_user_id_storage_path_or_output_leaves_any_service(example_system, example_otlp):
+    filename = f"invoice-{uuid.uuid4().hex[:8]}.pdf"
+    final = run_job(example_system, filename=filename)
+    httpx.get(f"{example_system.api_url}/jobs/{final['job_id']}/output", headers=example_system.auth_headers)
+    assert example_otlp.wait_until(lambda: any(
+        record["attributes"].get("job_id") == final["job_id"]
+        and record["attributes"].get("event.name") == vocab.EVENT_WEBHOOK_PROCESSED
+        for record in example_otlp.log_records()))
+    stdout = "\n".join(path.read_text() for path in example_system.log_files())
+    exported = b"".join(request.message.SerializeToString() for request in example_otlp.requests)
+    for secret in (filename, API_USER, f"uploads/{API_USER}", '"document_type"'):
+        assert secret not in stdout
+        assert secret.encode() not in exported
