@@ -4,8 +4,8 @@ Protobuf bodies are parsed with the generated classes (upb, in C) and walked dir
 ``MessageToDict`` on the hot path. JSON bodies follow the OTLP/HTTP JSON rules (trace and span ids are hex
 strings, not base64; int64 may be strings; unknown fields are ignored). A JSON body whose items are
 individually malformed is parsed item by item so the good ones still land and the bad ones are counted.
-Invalid UTF-8 in a JSON body is replaced by U+FFFD (counted); in a protobuf body it makes the message
-undecodable, as the protobuf specification says, and the request is answered 400.
+Invalid UTF-8 is replaced by U+FFFD and counted, in JSON bodies and -- through ``_lenient`` -- in protobuf
+string fields, so one bad byte does not cost the whole batch.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from ._lenient import parse_repairing_utf8
 from ._values import Repairs
 
 Signal = Literal["logs", "traces", "metrics"]
@@ -115,6 +116,11 @@ def decode(signal: Signal, body: bytes, fmt: Format, repairs: Repairs) -> tuple[
     if fmt == "protobuf":
         try:
             return types.request.FromString(body), 0
+        except DecodeError as err:
+            if "UTF-8" not in str(err):
+                raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None
+        try:
+            return parse_repairing_utf8(types.request, body, repairs), 0
         except DecodeError as err:
             raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None
     return _decode_json(types, body, repairs)

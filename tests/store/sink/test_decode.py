@@ -115,3 +115,25 @@ def test_partial_success_response_in_both_formats() -> None:
     assert json.loads(content) == {"partialSuccess": {"rejectedDataPoints": "3", "errorMessage": "bad"}}
     content, _ = response_body("logs", "json", 0, "")
     assert json.loads(content) == {}
+
+
+@pytest.mark.parametrize("signal", ["logs", "traces", "metrics"])
+def test_invalid_utf8_in_protobuf_strings_is_replaced_and_counted_not_a_400(signal: str) -> None:
+    now = otlp.now_ns()
+    request = {
+        "logs": lambda: otlp.logs_request([otlp.log_record("caf\u00e9", attributes={"k": "\u00e9"}),
+                                           otlp.log_record("fine")]),
+        "traces": lambda: otlp.spans_request([otlp.span("caf\u00e9", trace_id=b"\x01" * 16,
+                                                        span_id=b"\x01" * 8)]),
+        "metrics": lambda: otlp.metrics_request([otlp.sum_metric("caf\u00e9", [(now, now, 1.0, {})])]),
+    }[signal]()
+    body = request.SerializeToString().replace("\u00e9".encode(), b"\xff\xfe")  # same length, bad UTF-8
+    repairs = Repairs()
+    decoded, failed = decode(signal, body, "protobuf", repairs)
+    name = {
+        "logs": lambda m: m.resource_logs[0].scope_logs[0].log_records[0].body.string_value,
+        "traces": lambda m: m.resource_spans[0].scope_spans[0].spans[0].name,
+        "metrics": lambda m: m.resource_metrics[0].scope_metrics[0].metrics[0].name,
+    }[signal](decoded)
+    assert failed == 0 and name == "caf\ufffd\ufffd"
+    assert repairs["invalid_utf8"] == (2 if signal == "logs" else 1)

@@ -190,3 +190,16 @@ def test_json_error_bodies_for_json_requests(memory_sink: str) -> None:
         "Content-Type": "application/json", **AUTH})
     assert response.status_code == 400
     assert json.loads(response.content)["message"].startswith("body is not JSON")
+
+
+def test_invalid_utf8_and_nul_bytes_over_http_land_in_postgres(pg_sink: str, database_url: str) -> None:
+    import psycopg
+
+    request = otlp.logs_request([otlp.log_record("caf\u00e9 \x00", attributes={"note": "\u00e9"}),
+                                 otlp.log_record("plain")])
+    body = request.SerializeToString().replace("\u00e9".encode(), b"\xff\xfe")
+    response = httpx.post(f"{pg_sink}/v1/logs", content=body, headers=PROTOBUF)
+    assert response.status_code == 200
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT message, attributes->>'note' FROM logs ORDER BY message").fetchall()
+    assert rows == [("caf\ufffd\ufffd \ufffd", "\ufffd\ufffd"), ("plain", None)]
