@@ -32,9 +32,16 @@ class Origin:
 
 
 def resource_service(resource: dict[str, Any]) -> str | None:
-    """The §1.1 service of a resource: ``rythmiq.service``, else ``service.name``."""
+    """The §1.1 service of a resource: ``rythmiq.service``, else ``service.name``.
+
+    A ``service.name`` of ``rythmiq-<service>`` (the distro's default, docs/contracts.md §1) counts as
+    ``<service>``, so a sender that sets only ``service.name`` still lands in the spec's service enum.
+    """
     service = resource.get(vocab.RESOURCE_SERVICE_ATTR) or resource.get("service.name")
-    return service if isinstance(service, str) else None
+    if not isinstance(service, str):
+        return None
+    short = service.removeprefix("rythmiq-")
+    return short if short in vocab.SERVICES else service
 
 
 def origins(

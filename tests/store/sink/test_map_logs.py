@@ -149,3 +149,15 @@ def test_pii_is_redacted_and_counted_by_key_path_never_by_value() -> None:
 def test_structured_body_is_stored_as_json_text() -> None:
     [row], _ = _map(otlp.log_record({"msg": "hi", "n": [1, 2]}))
     assert json.loads(row.message) == {"msg": "hi", "n": [1, 2]}
+
+
+def test_service_falls_back_to_service_name_without_the_rythmiq_prefix() -> None:
+    request = otlp.logs_request([otlp.log_record("x")])
+    resource = request.resource_logs[0].resource
+    del resource.attributes[:]
+    resource.attributes.extend(otlp.key_values({"service.name": "rythmiq-webhook"}))
+    [row] = log_rows(request, MapContext(scrubber=PiiLayer()))
+    other = otlp.logs_request([otlp.log_record("x")],
+                              resource={"rythmiq.service": "", "service.name": "billing"})
+    [row_other] = log_rows(other, MapContext(scrubber=PiiLayer()))
+    assert (row.service, row_other.service) == ("webhook", "billing")
