@@ -1,0 +1,43 @@
+"""An installed wheel ships the collector configs and the tooling finds them there, not in a checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rythmiq_otel.store.collector import VARIANTS, collector_dir
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_checkout_finds_the_top_level_collector_directory() -> None:
+    assert collector_dir() == REPO / "collector"
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_ships_and_finds_every_config(tmp_path: Path) -> None:
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(REPO)],
+        check=False, capture_output=True, text=True, timeout=180,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    site = tmp_path / "site-packages"
+    zipfile.ZipFile(wheel).extractall(site)  # what installing the wheel puts on disk
+    code = (
+        "import rythmiq_otel.store.collector as c\n"
+        "print(c.manifest_path())\n"
+        "for variant in c.VARIANTS: print(*c.config_files(variant))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )
+    paths = [Path(word) for word in result.stdout.split()]
+    shipped = site / "rythmiq_otel" / "_collector"
+    assert len(paths) == 1 + sum(len(files) for files in VARIANTS.values())
+    assert all(path.is_relative_to(shipped) and path.is_file() for path in paths), paths
