@@ -8,7 +8,10 @@ Measures, in one run on one machine:
    ``logs`` with all its indexes, no HTTP, no decoding;
 3. end to end: ``rythmiq-otel sink --workers W`` as a real process, ``--clients`` concurrent HTTP clients
    posting protobuf batches of ``--batch`` log records (about 10 attributes each); throughput is rows
-   found committed in ``logs`` divided by the wall time until the last 200 came back;
+   found committed in ``logs`` divided by the wall time until the last 200 came back. The CPU seconds
+   of the sink's processes, the Postgres server's processes and the clients are read from /proc before
+   and after, so the run also reports CPU per record -- the number that does not depend on what else
+   the (shared) machine is doing;
 4. the same end to end for spans and metric points.
 
 Postgres is ``DATABASE_URL`` when set, else an embedded server in a temporary directory (default
@@ -134,7 +137,7 @@ def copy_ceiling(url: str, bodies: list[bytes], clients: int) -> float:
 
 
 @contextmanager
-def sink_process(url: str, workers: int) -> Iterator[str]:
+def sink_process(url: str, workers: int) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "DATABASE_URL": url, "RYTHMIQ_SINK_TOKEN": "bench-token"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rythmiq_otel", "sink", "--port", "0", "--workers", str(workers),
@@ -156,7 +159,7 @@ def sink_process(url: str, workers: int) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
@@ -184,6 +187,47 @@ def post_all(base: str, path: str, bodies: list[bytes], clients: int) -> float:
     return time.perf_counter() - started
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(roots: list[int]) -> float:
+    """user+system CPU seconds of ``roots`` and all their descendants (from /proc; Linux only)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    selected = {pid for pid in roots if pid in ticks}
+    grew = True
+    while grew:
+        children = {pid for pid, ppid in parent.items() if ppid in selected} - selected
+        selected |= children
+        grew = bool(children)
+    return sum(ticks[pid] for pid in selected) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds spent by the sink tree, the Postgres tree and this (client) process over a phase."""
+
+    def __init__(self, sink_pid: int, postgres_pid: int | None) -> None:
+        self.roots = {"sink": [sink_pid], "postgres": [postgres_pid] if postgres_pid else []}
+
+    def sample(self) -> dict[str, float]:
+        out = {name: tree_cpu_seconds(pids) for name, pids in self.roots.items()}
+        out["client"] = time.process_time()
+        return out
+
+    @staticmethod
+    def per_record_us(before: dict[str, float], after: dict[str, float], records: int) -> dict[str, float]:
+        return {name: (after[name] - before[name]) / records * 1e6 for name in before}
+
+
 def count(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
@@ -197,16 +241,18 @@ def truncate(url: str, *tables: str) -> None:
 
 
 @contextmanager
-def postgres() -> Iterator[str]:
+def postgres() -> Iterator[tuple[str, int | None]]:
     from rythmiq_otel.store import _embedded
 
     external = os.environ.get("DATABASE_URL")
     root = None
+    pid = None
     if external:
         admin = external
     else:
         root = Path(tempfile.mkdtemp(prefix="rythmiq-bench-"))
-        admin = _embedded.start(root / "postgres").url()
+        server = _embedded.start(root / "postgres")
+        admin, pid = server.url(), server.pid
     name = f"rythmiq_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}".encode())
@@ -214,7 +260,7 @@ def postgres() -> Iterator[str]:
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             migrate(conn)
-        yield url
+        yield url, pid
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
@@ -240,23 +286,32 @@ def main() -> None:
           f"{args.workers} sink workers, {os.cpu_count()} cores", flush=True)
     logs = log_bodies(args.batches, args.batch)
     total = args.batches * args.batch
-    with postgres() as url:
+    with postgres() as (url, postgres_pid):
         decode = _phase(f"decode-only ceiling ({args.workers} processes)",
                         lambda: decode_ceiling(logs, args.workers))
         copy = _phase(f"COPY-only ceiling ({args.clients} connections)",
                       lambda: copy_ceiling(url, logs, args.clients))
         truncate(url, "logs")
-        with sink_process(url, args.workers) as base:
+        with sink_process(url, args.workers) as (base, sink_pid):
+            meter = CpuMeter(sink_pid, postgres_pid)
+            before = meter.sample()
             elapsed = post_all(base, "/v1/logs", logs, args.clients)
+            after = meter.sample()
             stored = count(url, "logs")
             assert stored == total, f"{stored} rows in logs, expected {total}"
             e2e = _phase("end to end: log records committed", lambda: stored / elapsed)
+            cpu = CpuMeter.per_record_us(before, after, total)
+            spent = sum(cpu.values())
+            print(f"  CPU per log record: {spent:.1f} us (sink {cpu['sink']:.1f}, "
+                  f"postgres {cpu['postgres']:.1f}, clients {cpu['client']:.1f})"
+                  f" -> {2e6 / spent:,.0f}/s if 2 cores were ours alone", flush=True)
             spans = span_bodies(args.batches // 2, args.batch)
             elapsed = post_all(base, "/v1/traces", spans, args.clients)
             _phase("end to end: spans committed", lambda: count(url, "spans") / elapsed)
             points = metric_bodies(args.batches // 2, args.batch)
             elapsed = post_all(base, "/v1/metrics", points, args.clients)
             _phase("end to end: metric points committed", lambda: count(url, "metric_points") / elapsed)
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     lower = min(decode, copy)
     print(f"end-to-end logs = {e2e / lower:.0%} of the lower ceiling ({lower:,.0f}/s); "
           f"target >= 40,000/s and >= 60 %")
