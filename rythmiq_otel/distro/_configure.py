@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
 
-from rythmiq_otel.distro import _fastapi, _settings
+from rythmiq_otel.distro import _fastapi, _settings, _uvicorn_logging
 from rythmiq_otel.distro._lifecycle import install_exit_hooks, install_fork_hooks
 from rythmiq_otel.distro._log_handler import flush_stdout
 from rythmiq_otel.distro._logging import apply_level, install_root_handler
@@ -58,8 +58,10 @@ def configure(service: str | None = None, **overrides: Any) -> _settings.Setting
             _install_providers(settings)
         install_exit_hooks(shutdown)
         _active["settings"] = settings
-    # The api/webhook request events are JSON log lines too, so FastAPI is wired even with the SDK off.
+    # The api/webhook request events are JSON log lines too, so FastAPI and uvicorn's loggers are wired
+    # even with the SDK off.
     _fastapi.install()
+    _uvicorn_logging.install()
     for problem in settings.problems:
         _log.warning(problem)
     return settings

@@ -181,3 +181,52 @@ def test_gunicorn_preload_workers_export_after_the_fork(
     assert [line["message"] for line in lines].count("handled in a worker") == 4
     assert [line["message"] for line in lines].count("loaded in the master") == 1
     assert sum(r["body"] == "loaded in the master" for r in otlp_capture.log_records()) == 1
+
+
+ASGI_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+
+
+def test_uvicorn_under_instrument_keeps_every_stdout_line_json_and_flushes_on_sigterm(
+    instrumented_env: dict[str, str], otlp_capture: OtlpCapture, tmp_path: Path
+) -> None:
+    (tmp_path / "asgi_app.py").write_text(ASGI_APP)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    process = subprocess.Popen(
+        [RYTHMIQ_OTEL, "instrument", "--", uvicorn, "asgi_app:app", "--port", str(port), "--app-dir",
+         str(tmp_path)],
+        env={**instrumented_env, "RYTHMIQ_SERVICE": "api", **NEVER_ON_ITS_OWN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+    # uvicorn shuts down gracefully, then re-raises the SIGTERM it captured: the process dies by it, as it
+    # would uninstrumented (our handler flushes first).
+    assert process.returncode == -signal.SIGTERM, stderr
+    lines = parse_lines(stdout)
+    access = [line for line in lines if '"GET / HTTP/1.1" 200' in line["message"]]
+    assert len(access) == 1
+    assert access[0]["service"] == "api"
+    # Exported only by the shutdown flush: the batch delays are 60 s.
+    assert otlp_capture.wait_until(
+        lambda: any('"GET / HTTP/1.1" 200' in r["body"] for r in otlp_capture.log_records()), 5
+    )
