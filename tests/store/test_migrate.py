@@ -132,7 +132,7 @@ def test_checkout_finds_the_top_level_migrations_directory() -> None:
 
 def test_built_wheel_ships_and_finds_the_migrations(tmp_path: Path) -> None:
     build = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
         check=False, capture_output=True, text=True, timeout=120,
     )
     assert build.returncode == 0, build.stderr[-2000:]
