@@ -26,7 +26,8 @@ from rythmiq_otel.distro._providers import Providers, build_providers
 __all__ = ["configure", "is_configured", "shutdown"]
 
 _log = logging.getLogger("rythmiq_otel.distro")
-_lock = threading.Lock()
+# Re-entrant: the SIGTERM handler calls shutdown() on the main thread, possibly inside configure().
+_lock = threading.RLock()
 _active: dict[str, Any] = {}
 
 
@@ -55,7 +56,11 @@ def configure(service: str | None = None, **overrides: Any) -> _settings.Setting
         install_root_handler()
         apply_level()
         if not settings.sdk_disabled:
-            _install_providers(settings)
+            try:
+                _install_providers(settings)
+            except Exception:
+                # House rule: never hurt the host. The JSON stdout logs still work without export.
+                _log.exception("OpenTelemetry export could not be set up; continuing with JSON logs only.")
         install_exit_hooks(shutdown)
         _active["settings"] = settings
     # The api/webhook request events are JSON log lines too, so FastAPI and uvicorn's loggers are wired
