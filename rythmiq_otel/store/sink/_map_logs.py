@@ -11,6 +11,7 @@ records that differ in any field (time, body, any attribute, trace context) get 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,7 +99,11 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin) -> LogRow | None:
         if key in _COLUMN_FIELDS:
             columns[key] = value
         elif key.startswith(vocab.EXTRA_PREFIX):
-            _fold(extra, key[_PREFIX_LEN:], value)
+            path = key[_PREFIX_LEN:]
+            if "." in path:
+                _fold(extra, path, value)
+            else:
+                extra[path] = value
         else:
             rest[key] = value
     event_name = rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None
@@ -113,9 +118,14 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin) -> LogRow | None:
     if correlation_id is None and trace_id is not None:
         correlation_id = hex_to_uuid_text(trace_id)
     level = level_from(record.severity_text, record.severity_number)
+    timestamp = from_unix_nano(time_ns)
+    if not observed_ok:
+        observed = None
+    else:
+        observed = timestamp if observed_ns == time_ns else from_unix_nano(observed_ns)
     return LogRow(
-        timestamp=from_unix_nano(time_ns),
-        observed_timestamp=from_unix_nano(observed_ns) if observed_ok else None,
+        timestamp=timestamp,
+        observed_timestamp=observed,
         level=level,
         severity_number=record.severity_number or _NUMBER_BY_LEVEL[level],
         service=service,
@@ -163,5 +173,9 @@ def _stage(value: Any) -> str | None:
     """Canonical stage name for known spellings (``OCR`` → ``ocr``); other text is kept as sent."""
     if value is None:
         return None
-    text = _text(value) or ""
+    return _canonical_stage(_text(value) or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_stage(text: str) -> str:
     return vocab.canonical_stage(text) or text
