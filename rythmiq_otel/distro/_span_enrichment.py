@@ -23,9 +23,11 @@ class BaggageSpanProcessor(SpanProcessor):
     """Sets ``correlation_id`` and the baggage's ``job_id`` / ``user_id_hash`` as span attributes."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        span.set_attribute(vocab.BAGGAGE_CORRELATION_ID, spellings(span.context.trace_id)[1])
+        attributes = {vocab.BAGGAGE_CORRELATION_ID: spellings(span.context.trace_id)[1]}
         entries = baggage.get_all(parent_context)
-        for key in _COPIED:
-            value = entries.get(key)
-            if value:
-                span.set_attribute(key, str(value))
+        if entries:
+            for key in _COPIED:
+                value = entries.get(key)
+                if value:
+                    attributes[key] = str(value)
+        span.set_attributes(attributes)  # one lock round trip instead of one per attribute
