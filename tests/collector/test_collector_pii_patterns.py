@@ -12,6 +12,7 @@ import pytest
 from rythmiq_otel import pii, vocab
 from rythmiq_otel.store.collector import config_files
 from rythmiq_otel.store.collector._pii_patterns import (
+    KV_REPLACEMENT,
     VALUE_PATTERNS,
     key_pattern,
     kv_pattern,
@@ -79,6 +80,15 @@ def test_the_config_masks_values_with_the_derived_detectors() -> None:
     assert _config_literals("replace_pattern") == expected
 
 
+def test_a_key_value_hit_keeps_the_key_and_the_quotes() -> None:
+    assert CONFIG.count(f'{_ottl(kv_pattern())}, {_ottl(KV_REPLACEMENT)}'.replace("'", "''")) == 3
+    masked = _mask('user_id=usr_1 and {"meta": {"user_id": "usr_2", "fields": {"total": "9"}}}')
+    assert masked == (
+        'user_id=[REDACTED:blocked_key] and {"meta": {"user_id": "[REDACTED:blocked_key]", '
+        '"fields": {"total": "9"}}}'  # a nested document is left whole for the sink's JSON walk
+    )
+
+
 def test_every_detector_has_a_marker_in_the_config() -> None:
     for rule, pattern in VALUE_PATTERNS:
         assert f'{_ottl(pattern)}, "{pii.marker(rule)}"' in CONFIG.replace("''", "'"), rule
@@ -88,7 +98,7 @@ def _mask(text: str) -> str:
     """What the collector does to one string value: the kv rule, then the detectors, in config order."""
     prose, *others = VALUE_PATTERNS
     text = re.sub(prose[1], pii.marker(prose[0]), text)
-    text = re.sub(kv_pattern(), lambda m: m.group(1) + m.group(2) + pii.marker("blocked_key"), text)
+    text = re.sub(kv_pattern(), re.sub(r"\$\{(\d)\}", r"\\g<\1>", KV_REPLACEMENT), text)
     for rule, pattern in others:
         text = re.sub(pattern, pii.marker(rule), text)
     return text

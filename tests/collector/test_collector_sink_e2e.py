@@ -6,7 +6,11 @@ instrument``, the built collector with the bundled config, the sink, the embedde
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +26,10 @@ from examples.run import ExampleSystem, start_system
 from rythmiq_otel import pii
 from rythmiq_otel.store.collector import config_files
 from tests.collector._process import CollectorProcess, free_port
+from tests.distro.conftest import RYTHMIQ_OTEL
+from tests.distro.test_pii_layer import CORPUS as CANARY_CORPUS
+from tests.distro.test_pii_layer import EMIT_CANARIES
+from tests.pii_canaries import assert_no_canary, find_canaries
 from tests.store.sink.conftest import TOKEN, sink_process
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
@@ -187,3 +195,35 @@ def _settled_counts(database_url: str, lines: int, jobs: int, timeout: float = 9
     assert _count(database_url, "SELECT count(*) FROM cpu_metrics") == jobs
 
 
+
+
+def test_with_the_sdk_guard_off_no_canary_reaches_postgres(
+    collector_to, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with _sink(database_url, port) as sink_url:
+        collector = collector_to(sink_url)
+        env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith(("RYTHMIQ_", "OTEL_"))},
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_http_url,
+            "OTEL_BLRP_MAX_QUEUE_SIZE": "50000",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "5000",
+            "RYTHMIQ_SERVICE": "worker",
+            "RYTHMIQ_PII_GUARD": "off",  # the first layer is off: the collector and the sink must hold
+        }
+        service = subprocess.run(
+            [RYTHMIQ_OTEL, "instrument", "--", sys.executable, "-c", EMIT_CANARIES],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert service.returncode == 0, service.stderr[-2000:]
+        emitted = json.loads(service.stderr.strip().splitlines()[-1])["emitted"]
+        assert find_canaries(service.stdout, CANARY_CORPUS)  # the guard really was off
+
+        deadline = time.monotonic() + 60
+        while _count(database_url, "SELECT count(*) FROM logs") < emitted and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _count(database_url, "SELECT count(*) FROM logs") >= emitted
+        with psycopg.connect(database_url) as conn:
+            for table in ("logs", "spans", "metric_points", "error_events", "job_runs", "cpu_metrics"):
+                rows = conn.execute(f"SELECT t::text FROM {table} t").fetchall()  # every column, as text
+                assert_no_canary("\n".join(row[0] for row in rows), CANARY_CORPUS)

@@ -61,11 +61,20 @@ def restored_safe_keys() -> list[str]:
 
 
 def kv_pattern() -> str:
-    """``<blocked name> = value`` or ``"<blocked name>": "value"`` inside text; group 3 is the value."""
+    """``<blocked name> = value`` or ``"<blocked name>": "value"`` inside text.
+
+    Groups: 1 what precedes the key, 2 the key and separator, 3/4 and 5/6 the quotes of a quoted value
+    (kept, so a JSON document stays JSON and the sink can still walk it). An unquoted value never starts
+    with ``{`` or ``[``: a nested document is left whole for the sink's JSON walk rather than cut open.
+    """
     return (
         f"(?i)(^|[^a-z0-9_.-])([\"']?(?:[a-z0-9_-]*[.])?(?:{_names()})[\"']?[ \\t]{{0,3}}[=:][ \\t]{{0,3}})"
-        "(\"(?:[^\"\\\\\\n]|\\\\.)*\"|'(?:[^'\\\\\\n]|\\\\.)*'|[^\\s,;&)}\\]]+)"
+        "(?:(\")(?:[^\"\\\\\\n]|\\\\.)*(\")|(')(?:[^'\\\\\\n]|\\\\.)*(')|[^\\s,;&)}\\]{\\[][^\\s,;&)}\\]]*)"
     )
+
+
+#: What a ``key=value`` hit becomes (Go regexp ``Expand`` syntax): the key kept, the value a marker.
+KV_REPLACEMENT: Final = "${1}${2}${3}${5}" + pii.marker("blocked_key") + "${4}${6}"
 
 
 #: Value detectors in the order the config applies them -> the rule their marker names.
