@@ -81,15 +81,15 @@ def _configs(args: argparse.Namespace) -> list[Path]:
 def _build(args: argparse.Namespace) -> int:
     from rythmiq_otel.store.collector import CollectorError, build, go_executable
 
-    if args.if_go_available and go_executable() is None:
-        print(
-            "rythmiq-otel collector build: Go is not installed, so the collector is not built and the "
-            "collector tests will skip (install Go to run them)"
-        )
-        return 0
     try:
         result = build(force=args.force)
     except CollectorError as err:
+        if args.if_go_available and go_executable() is None:
+            print(
+                "rythmiq-otel collector build: Go is not installed, so the collector is not built and the "
+                "collector tests will skip (install Go to run them)"
+            )
+            return 0
         raise CommandError(str(err)) from err
     how = f"built in {result.seconds:.0f} s" if result.built else "cached"
     print(f"{result.binary} ({how})")
