@@ -76,6 +76,12 @@ def test_a_binary_override_that_is_not_executable_is_named(clean_env: dict[str, 
     )
 
 
+def test_the_public_surface_resolves() -> None:
+    from rythmiq_otel.store import collector
+
+    assert all(getattr(collector, name) is not None for name in collector.__all__)
+
+
 def test_the_manifest_pins_one_release_and_names_the_binary() -> None:
     text = manifest_path().read_text()
     assert builder_version(text) == "v0.161.0"

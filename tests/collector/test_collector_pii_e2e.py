@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.collector, pytest.mark.slow]
 JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
 USER_ID = "u-42"
 CORPUS = canaries(per_category=6)
+EMAIL = next(canary for canary in CORPUS if canary.category == "email")
 
 
 def _scalar(value: object) -> Any:
@@ -46,7 +47,7 @@ def _logs(canary: Canary) -> list[dict[str, Any]]:
 
 def _spec(path: Path) -> Path:
     spec = {
-        "resource": {"deployment.note": "resource attributes are scrubbed too"},
+        "resource": {"deployment.contact_email": EMAIL.value},  # resource attributes are scrubbed too
         "logs": [log for canary in CORPUS for log in _logs(canary)],
         "spans": [
             {
