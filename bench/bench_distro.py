@@ -206,7 +206,8 @@ def setup_ours(endpoint: str) -> Variant:
     instruments = Instruments(providers.meter.get_meter("rythmiq_otel"))
     return Variant(
         "(c) rythmiq-otel", providers.tracer.get_tracer("ours"), log, instruments.record,
-        _providers_flush(providers.tracer, providers.logger, providers.meter), providers.shutdown,
+        _providers_flush(providers.tracer, providers.logger, providers.meter),
+        lambda: providers.shutdown(settings.shutdown_timeout_s),
     )
 
 

@@ -94,5 +94,11 @@ def shutdown() -> None:
         providers: Providers | None = _active.pop("providers", None)
         BRIDGE.bind(None)
     if providers is not None:
-        providers.shutdown()
+        timeout_s = _settings.current().shutdown_timeout_s
+        if not providers.shutdown(timeout_s):
+            _log.warning(
+                "Telemetry export did not finish within RYTHMIQ_SHUTDOWN_TIMEOUT (%g s); "
+                "pending records were dropped.",
+                timeout_s,
+            )
     flush_stdout()

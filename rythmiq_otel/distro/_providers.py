@@ -6,6 +6,8 @@ each provider is made of) can be read separately.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from opentelemetry.sdk._logs import LoggerProvider
@@ -47,11 +49,30 @@ class Providers:
     meter: MeterProvider | None
     logger: LoggerProvider | None
 
-    def shutdown(self) -> None:
-        """Flush and stop every provider: spans first, then log records, then a last metrics export."""
+    def shutdown(self, timeout_s: float) -> bool:
+        """Flush and stop every provider, all at once, waiting at most ``timeout_s``; True if all finished.
+
+        Concurrently and bounded because each provider may spend a whole export timeout retrying an
+        endpoint that is down (10 s each by default): one after another, a worker whose collector is
+        unreachable would take half a minute to exit. Providers still flushing at the deadline are left to
+        their daemon threads, and what they hold is lost -- as it would be with the endpoint down anyway.
+        """
+        deadline = time.monotonic() + timeout_s
+        threads = []
         for provider in (self.tracer, self.logger, self.meter):
-            if provider is not None:
+            if provider is None:
+                continue
+            thread = threading.Thread(target=provider.shutdown, name="rythmiq-otel-shutdown", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:
+                # Python 3.12+ refuses new threads inside atexit; flush this one on the calling thread.
                 provider.shutdown()
+                continue
+            threads.append(thread)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
 
 def build_resource(settings: Settings) -> Resource:

@@ -49,6 +49,10 @@ RYTHMIQ_PII_GUARD = "RYTHMIQ_PII_GUARD"
 Only the collector's and the sink's own tests switch it off, to prove their layers work alone.
 """
 
+RYTHMIQ_SHUTDOWN_TIMEOUT = "RYTHMIQ_SHUTDOWN_TIMEOUT"
+"""Milliseconds ``shutdown()`` (at exit, on SIGTERM) may spend flushing all signals together. Default
+``5000``. Bounds how long an unreachable endpoint can delay a process's exit."""
+
 # --------------------------------------------------------------------------------------------------------
 # Standard OpenTelemetry variables, with their standard meanings
 # --------------------------------------------------------------------------------------------------------
@@ -199,6 +203,7 @@ class Settings:
     metric_export_timeout_ms: int
     span_batch: BatchSettings
     log_batch: BatchSettings
+    shutdown_timeout_s: float
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -416,6 +421,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "metric_export_timeout_ms": reader.positive_int(OTEL_METRIC_EXPORT_TIMEOUT, 30_000),
         "span_batch": _batch(reader, "OTEL_BSP", 5000),
         "log_batch": _batch(reader, "OTEL_BLRP", 1000),
+        "shutdown_timeout_s": reader.positive_int(RYTHMIQ_SHUTDOWN_TIMEOUT, 5000) / 1000,
     }
     unknown = set(overrides) - set(values)
     if unknown:

@@ -230,3 +230,21 @@ def test_uvicorn_under_instrument_keeps_every_stdout_line_json_and_flushes_on_si
     assert otlp_capture.wait_until(
         lambda: any('"GET / HTTP/1.1" 200' in r["body"] for r in otlp_capture.log_records()), 5
     )
+
+
+def test_an_unreachable_endpoint_delays_exit_by_at_most_the_shutdown_timeout(
+    run_instrumented: Run, otlp_capture: OtlpCapture
+) -> None:
+    otlp_capture.status = 503  # every export is retried until its own 10 s timeout
+    started = time.monotonic()
+    result = run_instrumented(LOG_AND_SPAN, RYTHMIQ_SHUTDOWN_TIMEOUT="1500", **NEVER_ON_ITS_OWN)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 8, elapsed  # interpreter start-up + 1.5 s, far below 3 x 10 s of retries
+    messages = [line["message"] for line in parse_lines(result.stdout)]
+    assert messages[0] == "Job completed"
+    assert messages[-1] == (
+        "Telemetry export did not finish within RYTHMIQ_SHUTDOWN_TIMEOUT (1.5 s); "
+        "pending records were dropped."
+    )
+    assert otlp_capture.messages("/v1/logs")  # it did try

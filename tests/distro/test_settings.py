@@ -22,6 +22,7 @@ def test_defaults_are_http_protobuf_delta_parent_based_always_on_and_info() -> N
     assert settings.sdk_disabled is False
     assert settings.propagators == ("tracecontext", "baggage")
     assert (settings.service, settings.service_name) == ("api", "rythmiq-api")
+    assert settings.shutdown_timeout_s == 5.0
     assert settings.problems == ()
 
 
