@@ -24,7 +24,8 @@ _STANDARD_ATTRS = frozenset(
 _TOP_LEVEL = frozenset(vocab.LOG_ATTRIBUTE_FIELDS)
 _LEVELS = ((logging.ERROR, "ERROR"), (logging.WARNING, "WARN"), (logging.INFO, "INFO"))
 
-_second_cache: list[Any] = [-1, ""]
+# (second, "YYYY-MM-DDTHH:MM:SS") of the last timestamp; replaced whole so threads never see a torn pair.
+_second_cache: list[tuple[int, str]] = [(-1, "")]
 
 
 def level_of(levelno: int) -> str:
@@ -38,10 +39,11 @@ def level_of(levelno: int) -> str:
 def utc_timestamp(created: float) -> str:
     """``2026-01-30T14:23:45.123Z`` for a ``time.time()`` value; the per-second prefix is cached."""
     seconds = int(created)
-    if _second_cache[0] != seconds:
-        _second_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-        _second_cache[0] = seconds
-    return f"{_second_cache[1]}.{int((created - seconds) * 1000):03d}Z"
+    cached = _second_cache[0]
+    if cached[0] != seconds:
+        cached = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+        _second_cache[0] = cached
+    return f"{cached[1]}.{int((created - seconds) * 1000):03d}Z"
 
 
 def fields_from_record(record: logging.LogRecord, service: str) -> dict[str, Any]:
