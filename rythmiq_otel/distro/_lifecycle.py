@@ -9,7 +9,6 @@
   restart their threads in the child themselves; what they do not do is drop the HTTP keep-alive
   connections inherited from the parent, which the child would otherwise share with it on the same socket
   (http/protobuf exporters get fresh connection adapters; grpc follows ``GRPC_ENABLE_FORK_SUPPORT``).
-  Before fork the JSON lines are flushed so the child does not inherit (and repeat) a half-full buffer.
   A ``multiprocessing`` child ends with ``os._exit`` (no atexit hooks), so in such a child ``shutdown`` is
   registered as a multiprocessing finalizer, which its exit path does run.
 """
@@ -27,7 +26,6 @@ from types import FrameType
 import requests
 import requests.adapters
 
-from rythmiq_otel.distro._log_handler import flush_stdout
 
 __all__ = ["fork_safe_session", "install_exit_hooks", "install_fork_hooks"]
 
@@ -77,11 +75,11 @@ _TOKEN = _AfterForkToken()
 
 
 def install_fork_hooks(shutdown: Callable[[], None]) -> None:
-    """Flush stdout before fork; in a child, drop inherited connections, flush at multiprocessing exit."""
+    """In a forked child: drop inherited connections, and flush at exit when it is a multiprocessing child."""
     if "fork" in _installed:
         return
     _installed.add("fork")
-    os.register_at_fork(before=flush_stdout, after_in_child=_fresh_connections_in_child)
+    os.register_at_fork(after_in_child=_fresh_connections_in_child)
 
     def flush_at_multiprocessing_exit(token: _AfterForkToken) -> None:
         multiprocessing.util.Finalize(token, shutdown, exitpriority=100)

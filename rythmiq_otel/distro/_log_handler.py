@@ -7,8 +7,9 @@ Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless
 ``vocab.ALWAYS_LOG_EVENTS``; loggers are therefore set no higher than INFO (every always-log event is INFO
 or above), while DEBUG stays off at the logger unless ``LOG_LEVEL=DEBUG``.
 
-stdout is written through ``sys.stdout`` (looked up per call, so redirection works) and flushed when a
-line is WARN or worse or 200 ms after the last flush; ``shutdown()`` and fork flush the rest.
+stdout is written through ``sys.stdout`` (looked up per call, so redirection works) and flushed after
+every line, as ``logging.StreamHandler`` does: a line left in a pipe buffer while a service idles would reach
+``docker logs`` minutes late, and one write per line is what the JSON-only baseline pays too.
 """
 
 from __future__ import annotations
@@ -25,11 +26,9 @@ from rythmiq_otel.distro._otel_log import BRIDGE
 
 __all__ = ["RythmiqHandler", "flush_stdout"]
 
-_FLUSH_INTERVAL_S = 0.2
 # Loggers of the export path itself: their records go to stdout only. Fed back into the OTel pipeline,
 # every export would log a record that needs another export (at LOG_LEVEL=DEBUG, forever).
 _EXPORT_PATH_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc")
-_last_flush: list[float] = [0.0]
 
 
 def flush_stdout() -> None:
@@ -63,9 +62,7 @@ class RythmiqHandler(logging.Handler):
             fields = record_fields(record, self.service or settings.service)
             stream = sys.stdout
             stream.write(render_json(fields) + "\n")
-            if record.levelno >= logging.WARNING or record.created - _last_flush[0] >= _FLUSH_INTERVAL_S:
-                _last_flush[0] = record.created
-                stream.flush()
+            stream.flush()
             if not record.name.startswith(_EXPORT_PATH_LOGGERS):
                 BRIDGE.emit(fields, record.created, trace.get_current_span().get_span_context())
         except Exception:

@@ -89,7 +89,7 @@ log.info("parent after child")
 def test_an_os_fork_child_exports_its_own_records_and_nothing_twice(
     run_instrumented: Run, otlp_capture: OtlpCapture
 ) -> None:
-    # Block-buffered stdout (no PYTHONUNBUFFERED): the flush before fork is what keeps "before fork" single.
+    # Block-buffered stdout (no PYTHONUNBUFFERED): a line still buffered at fork would be written twice.
     result = run_instrumented(OS_FORK, timeout=30, PYTHONUNBUFFERED="", **NEVER_ON_ITS_OWN)
     assert result.returncode == 0, result.stderr
     assert sorted(line["message"] for line in parse_lines(result.stdout)) == [
