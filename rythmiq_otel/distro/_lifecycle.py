@@ -26,7 +26,6 @@ from types import FrameType
 import requests
 import requests.adapters
 
-
 __all__ = ["fork_safe_session", "install_exit_hooks", "install_fork_hooks"]
 
 _installed: set[str] = set()

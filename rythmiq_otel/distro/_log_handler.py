@@ -32,7 +32,7 @@ _EXPORT_PATH_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc")
 
 
 def flush_stdout() -> None:
-    """Flush buffered JSON lines (before fork, at shutdown)."""
+    """Flush whatever else is buffered on stdout (at shutdown)."""
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
