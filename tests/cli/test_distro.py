@@ -54,6 +54,7 @@ def test_children_of_an_instrumented_command_are_instrumented_and_keep_the_user_
     assert [r["body"] for r in otlp_capture.wait_for_logs(1)] == [line["message"]]
 
 
+@pytest.mark.slow
 def test_instrument_without_a_command_fails_with_one_line(instrumented_env: dict[str, str]) -> None:
     result = _run(["instrument"], instrumented_env)
     assert result.returncode == 2
@@ -63,6 +64,7 @@ def test_instrument_without_a_command_fails_with_one_line(instrumented_env: dict
     )
 
 
+@pytest.mark.slow
 def test_instrument_with_an_unknown_executable_fails_with_one_line(instrumented_env: dict[str, str]) -> None:
     result = _run(["instrument", "--", "no-such-program-xyz"], instrumented_env)
     assert result.returncode == 2
@@ -85,6 +87,7 @@ def test_opentelemetry_instrument_picks_up_the_rythmiq_distro(
     assert record["resource"]["rythmiq.service"] == "worker"
 
 
+@pytest.mark.slow
 def test_doctor_prints_the_configuration_masks_secrets_and_reports_a_reachable_endpoint(
     instrumented_env: dict[str, str], otlp_capture: OtlpCapture
 ) -> None:
@@ -100,12 +103,14 @@ def test_doctor_prints_the_configuration_masks_secrets_and_reports_a_reachable_e
     assert otlp_capture.requests[0].headers["authorization"] == "Bearer topsecret"
 
 
+@pytest.mark.slow
 def test_doctor_fails_when_the_endpoint_does_not_answer(instrumented_env: dict[str, str]) -> None:
     result = _run(["doctor"], {**instrumented_env, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode == 1
     assert "FAIL logs endpoint http://127.0.0.1:9/v1/logs: does not answer" in result.stdout
 
 
+@pytest.mark.slow
 def test_doctor_reports_a_rejecting_endpoint(
     instrumented_env: dict[str, str], otlp_capture: OtlpCapture
 ) -> None:
