@@ -21,10 +21,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from examples import _jobs_db
-from rythmiq_otel.distro import inject
-from rythmiq_otel.distro._api_events import (
+from rythmiq_otel.distro import (
     auth_failed,
     auth_succeeded,
+    inject,
     job_created,
     job_status_queried,
     output_delivered,

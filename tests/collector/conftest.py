@@ -3,8 +3,10 @@ stand-in for the sink, and collector processes that are always stopped afterward
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -18,15 +20,22 @@ SKIP_REASON = (
 )
 
 
+def _unavailable(reason: str) -> NoReturn:
+    """Skip, or fail where ``RYTHMIQ_REQUIRE_COLLECTOR`` is set (CI, which builds the collector first)."""
+    if os.environ.get("RYTHMIQ_REQUIRE_COLLECTOR"):
+        pytest.fail(f"RYTHMIQ_REQUIRE_COLLECTOR is set but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def collector_binary() -> Path:
     """The collector ``rythmiq-otel collector build`` made (or ``RYTHMIQ_COLLECTOR_BIN``); skip without."""
     try:
         binary = find_binary()
     except CollectorError as err:
-        pytest.skip(str(err))
+        _unavailable(str(err))
     if binary is None:
-        pytest.skip(SKIP_REASON)
+        _unavailable(SKIP_REASON)
     return binary.path
 
 
