@@ -224,3 +224,19 @@ def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm() ->
     assert lines[0] == f"postgres: embedded, data in {tmp_path / 'postgres'}"
     assert lines[1].startswith("migrations: ") and lines[1].endswith(" applied")
     assert rest.strip().endswith("postgres: stopped")
+
+
+def test_a_sink_started_while_postgres_is_down_answers_503_then_recovers_by_itself(
+    own_postgres: tuple[Path, str],
+) -> None:
+    pgdata, url = own_postgres
+    _embedded.stop(pgdata)
+    body = otlp.logs_request([otlp.log_record(f"r{i}") for i in range(10)]).SerializeToString()
+    with sink_process(url) as sink:
+        down = httpx.post(f"{sink}/v1/logs", content=body, headers=PROTOBUF, timeout=30)
+        not_ready = httpx.get(f"{sink}/readyz", timeout=30)
+        _embedded.start(pgdata)
+        codes = _post_until_accepted(sink, body)
+    assert (down.status_code, down.headers["retry-after"]) == (503, "2")
+    assert not_ready.status_code == 503 and "unreachable" in not_ready.text
+    assert codes[-1] == 200 and _count(url) == 10
