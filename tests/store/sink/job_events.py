@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from rythmiq_otel import vocab
 from tests.store.sink import otlp_builders as otlp
@@ -31,7 +32,7 @@ def new_job() -> Job:
 
 def lifecycle(job: Job, *, failed: bool = False) -> list[ExportLogsServiceRequest]:
     """created (api) → started, metrics summary, completed/failed (worker) → processed (webhook)."""
-    def rec(event: str, at_ms: int, level: str = "INFO", **attrs: object) -> object:
+    def rec(event: str, at_ms: int, level: str = "INFO", **attrs: object) -> LogRecord:
         return otlp.log_record(event, level=level, time_ns=T0 + at_ms * MS, trace_id=job.trace_id,
                                attributes={"event.name": event, "job_id": job.job_id, **attrs})
 

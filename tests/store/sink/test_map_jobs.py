@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from rythmiq_otel.store.sink._context import MapContext
 from rythmiq_otel.store.sink._map_jobs import merge_job_updates
@@ -17,7 +19,7 @@ from tests.store.sink import otlp_builders as otlp
 from tests.store.sink.job_events import MS, T0, lifecycle, new_job
 
 
-def _batches(requests) -> list[Batch]:
+def _batches(requests: Iterable[ExportLogsServiceRequest]) -> list[Batch]:
     return [build_batch("logs", r, MapContext(scrubber=PiiLayer())) for r in requests]
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
+
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from rythmiq_otel.store.sink._context import MapContext
 from rythmiq_otel.store.sink._map_logs import log_rows
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
+from rythmiq_otel.store.sink._rows import LogRow
 from rythmiq_otel.store.sink._values import MAX_DEPTH, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
 from tests.store.sink import otlp_builders as otlp
 
@@ -17,7 +21,7 @@ JOB = "550e8400-e29b-41d4-a716-446655440000"
 TRACE = bytes.fromhex("7c9e6679742540de944be07fc1f90ae7")
 
 
-def _map(*records, **kwargs):
+def _map(*records: LogRecord, **kwargs: Any) -> tuple[list[LogRow], MapContext]:
     ctx = MapContext(scrubber=PiiLayer())
     return list(log_rows(otlp.logs_request(records, **kwargs), ctx)), ctx
 

@@ -130,11 +130,12 @@ def test_postgres_restart_mid_stream_gives_503_then_recovers_with_no_loss_and_no
     assert 'code="503"' in metrics
 
 
-def test_two_replicas_on_one_database_store_every_record_once(database_url: str) -> None:
+def test_two_replicas_one_with_two_workers_store_every_record_once(database_url: str) -> None:
     jobs = [new_job() for _ in range(3)]
     requests = [r for job in jobs for r in lifecycle(job)]
     bodies = [r.SerializeToString() for r in requests]
-    with sink_process(database_url) as first, sink_process(database_url) as second:
+    # The second replica runs two worker processes on one socket (the --workers path of `run`).
+    with sink_process(database_url) as first, sink_process(database_url, "--workers", "2") as second:
         threads = [
             threading.Thread(target=lambda u=u, order=order: [
                 _post_until_accepted(u, bodies[i]) for i in order])

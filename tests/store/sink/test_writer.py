@@ -8,12 +8,15 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
+from google.protobuf.message import Message
 
 from rythmiq_otel.store.sink import CopyWriter
 from rythmiq_otel.store.sink._context import MapContext
+from rythmiq_otel.store.sink._decode import Signal
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._pipeline import build_batch
 from rythmiq_otel.store.sink._probes import MAINTENANCE_LOCK_KEY, business_gauges, maintain_once, readiness
@@ -34,12 +37,12 @@ def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
-def _batch(signal: str, request: object) -> Batch:
+def _batch(signal: Signal, request: Message) -> Batch:
     return build_batch(signal, request, MapContext(scrubber=PiiLayer()))
 
 
 @pytest.fixture
-def writer(database_url: str):
+def writer(database_url: str) -> Iterator[CopyWriter]:
     w = CopyWriter(database_url, pool_size=2)
     yield w
     w.close()
