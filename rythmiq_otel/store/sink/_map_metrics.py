@@ -23,6 +23,7 @@ from ._values import attributes_dict, clean_text, from_unix_nano, hex_to_uuid_te
 
 _TEMPORALITY = ("unspecified", "delta", "cumulative")
 _NO_RECORDED_VALUE = 1
+_BIGINT_LIMIT = 2**63  # counts are uint64 on the wire, bigint in Postgres
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +102,17 @@ def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPoi
                            f"metric {name!r} has {len(counts)} bucket counts for {len(bounds)} bounds")
                 return None
         elif kind == "exponential_histogram":
-            bounds, counts = exponential_to_explicit(point)
+            try:
+                bounds, counts = exponential_to_explicit(point)
+            except OverflowError:
+                ctx.reject("metrics", "exponential_scale_out_of_range",
+                           f"metric {name!r} has scale {point.scale}, whose bucket edges overflow a double")
+                return None
         else:
             bounds, counts = [], [point.count]
+        if count >= _BIGINT_LIMIT or any(c >= _BIGINT_LIMIT for c in counts):
+            ctx.reject("metrics", "count_out_of_range", f"metric {name!r} has a count beyond 2**63 - 1")
+            return None
     start = point.start_time_unix_nano
     attrs = ctx.scrubber.attributes(attributes_dict(point.attributes, ctx.repairs), "attributes",
                                     ctx.redactions)

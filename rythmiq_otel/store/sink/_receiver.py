@@ -143,6 +143,10 @@ class _Handlers:
             return self.error(signal, 400, str(err), fmt)
         except WriterUnavailable as err:
             return self.error(signal, 503, str(err), fmt, self.retry_after)
+        except Exception:
+            # A bug or a batch Postgres refuses: answer once, keep serving, and leave the evidence in the log.
+            log.exception("%s: request failed unexpectedly", signal)
+            return self.error(signal, 500, "internal error while storing the request; see the sink log", fmt)
         self.stats.record(outcome)
         if outcome.ctx.redactions:
             log.warning("redacted PII in %s at %s", signal, ", ".join(sorted(outcome.ctx.redactions)))

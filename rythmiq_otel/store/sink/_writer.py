@@ -134,7 +134,7 @@ class CopyWriter:
                 if attempt == _RETRIES - 1:
                     raise WriterUnavailable("write conflicted with another writer; retry") from None
                 time.sleep(0.05 * (attempt + 1))
-            except (psycopg.OperationalError, PoolTimeout) as err:
+            except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as err:
                 raise WriterUnavailable(f"Postgres is unavailable ({type(err).__name__})") from None
 
     def _write(self, conn: psycopg.Connection, batch: Batch) -> None:

@@ -111,3 +111,19 @@ def test_the_same_point_under_another_metric_name_has_another_dedup_key() -> Non
     rows = list(metric_point_rows(otlp.metrics_request(
         [otlp.sum_metric("a", [point]), otlp.sum_metric("b", [point])]), _ctx()))
     assert rows[0].dedup_key != rows[1].dedup_key
+
+
+def test_counts_beyond_bigint_and_overflowing_exponential_scales_are_rejected() -> None:
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+
+    now = time.time_ns()
+    huge = otlp.histogram_metric("h", start_ns=0, time_ns=now, bounds=[1.0], counts=[2**63, 1], total=1.0)
+    wild = Metric(name="exp")
+    wild.exponential_histogram.aggregation_temporality = 1
+    point = wild.exponential_histogram.data_points.add(time_unix_nano=now, count=1, scale=-11)
+    point.positive.offset = 1
+    point.positive.bucket_counts.extend([1, 1])
+    ctx = _ctx()
+    assert list(metric_point_rows(otlp.metrics_request([huge, wild]), ctx)) == []
+    assert ctx.rejected["metrics"] == 2
+    assert ctx.repairs["count_out_of_range"] == 1 and ctx.repairs["exponential_scale_out_of_range"] == 1

@@ -203,3 +203,21 @@ def test_invalid_utf8_and_nul_bytes_over_http_land_in_postgres(pg_sink: str, dat
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT message, attributes->>'note' FROM logs ORDER BY message").fetchall()
     assert rows == [("caf\ufffd\ufffd \ufffd", "\ufffd\ufffd"), ("plain", None)]
+
+
+class _PoisonWriter(MemoryWriter):
+    def write(self, batch: Batch) -> None:
+        if any(row.message == "poison" for row in batch.logs):
+            raise RuntimeError("refused by the store")
+        super().write(batch)
+
+
+def test_an_unexpected_failure_is_a_500_for_that_request_and_the_sink_keeps_serving() -> None:
+    writer = _PoisonWriter()
+    with serve(create_app(settings(), writer=writer, scrubber=PiiLayer())) as url:
+        poison = otlp.logs_request([otlp.log_record("poison")]).SerializeToString()
+        failed = httpx.post(f"{url}/v1/logs", content=poison, headers=PROTOBUF)
+        after = httpx.post(f"{url}/v1/logs", content=_logs_body(2), headers=PROTOBUF)
+    assert failed.status_code == 500
+    assert status_pb2.Status.FromString(failed.content).message.startswith("internal error")
+    assert after.status_code == 200 and len(writer.logs) == 2
