@@ -11,9 +11,11 @@ import random
 import time
 
 import psycopg
+import pytest
+from google.protobuf import json_format
 
 from rythmiq_otel.store.sink import CopyWriter, MemoryWriter
-from rythmiq_otel.store.sink._decode import BadRequest, Signal
+from rythmiq_otel.store.sink._decode import SIGNALS, BadRequest, Format, Signal
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._pipeline import process
 from tests.store.sink import otlp_builders as otlp
@@ -51,14 +53,18 @@ def _mutate(rng: random.Random, body: bytes) -> bytes:
     return bytes(data)
 
 
-def test_mutated_protobuf_bodies_are_a_clean_400_or_stored_never_a_crash() -> None:
+@pytest.mark.parametrize("fmt", ["protobuf", "json"])
+def test_mutated_bodies_are_a_clean_400_or_stored_never_a_crash(fmt: Format) -> None:
     rng = random.Random(SEED)
     writer = MemoryWriter()
     outcomes = {"400": 0, "stored": 0}
-    for signal, body in _valid_bodies().items():
+    for signal, encoded in _valid_bodies().items():
+        body = encoded
+        if fmt == "json":
+            body = json_format.MessageToJson(SIGNALS[signal].request.FromString(encoded)).encode()
         for _ in range(300):
             try:
-                process(signal, _mutate(rng, body), fmt="protobuf", content_encoding=None,
+                process(signal, _mutate(rng, body), fmt=fmt, content_encoding=None,
                         max_body_bytes=1 << 20, scrubber=PiiLayer(), writer=writer)
                 outcomes["stored"] += 1
             except BadRequest:
