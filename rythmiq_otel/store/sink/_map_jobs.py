@@ -99,8 +99,8 @@ def _cpu_value(column: str, value: Any, repairs: Repairs) -> object:
     return 0.0 if number is None and column in _ZERO_DEFAULT_COLUMNS else number
 
 
-def job_updates(logs: Iterable[LogRow]) -> Iterator[JobUpdate]:
-    """One ``JobUpdate`` per lifecycle event that names a job."""
+def job_updates(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[JobUpdate]:
+    """One ``JobUpdate`` per lifecycle event that names a job (``repairs``: the deriver signature)."""
     for row in logs:
         if row.event_name not in _LIFECYCLE or row.job_id is None:
             continue
