@@ -101,7 +101,7 @@ class CopyWriter:
         connect_timeout: seconds to wait for a connection before answering "unavailable".
     """
 
-    def __init__(self, database_url: str, *, pool_size: int = 4, connect_timeout: float = 5.0) -> None:
+    def __init__(self, database_url: str, *, pool_size: int = 4, connect_timeout: float = 3.0) -> None:
         self._timeout = connect_timeout
         self.pool = ConnectionPool(
             database_url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,

@@ -241,3 +241,26 @@ def test_a_sink_started_while_postgres_is_down_answers_503_then_recovers_by_itse
     assert (down.status_code, down.headers["retry-after"]) == (503, "2")
     assert not_ready.status_code == 503 and "unreachable" in not_ready.text
     assert codes[-1] == 200 and _count(url) == 10
+
+
+def test_the_upstream_exporter_rides_out_a_postgres_restart_with_no_loss(
+    own_postgres: tuple[Path, str],
+) -> None:
+    pgdata, url = own_postgres
+    client_script = Path(__file__).parent / "clients" / "upstream_log_stream.py"
+    with sink_process(url) as sink:
+        client = subprocess.Popen([sys.executable, str(client_script), sink, TOKEN, "40", "0.05"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert client.stdout is not None
+        while int(client.stdout.readline() or 40) < 10:  # ten records exported, then pull the plug
+            pass
+        _embedded.stop(pgdata)
+        time.sleep(1.5)
+        _embedded.start(pgdata)
+        _, errors = client.communicate(timeout=120)
+        metrics = httpx.get(f"{sink}/metrics", headers=AUTH).text
+    assert client.returncode == 0, errors
+    with psycopg.connect(url) as conn:
+        seqs = [row[0] for row in conn.execute("SELECT (attributes->>'seq')::int FROM logs ORDER BY 1")]
+    assert seqs == list(range(40))
+    assert 'code="503"' in metrics
