@@ -46,18 +46,22 @@ def utc_timestamp(created: float) -> str:
     return f"{cached[1]}.{int((created - seconds) * 1000):03d}Z"
 
 
-def fields_from_record(record: logging.LogRecord, service: str) -> dict[str, Any]:
+def fields_from_record(
+    record: logging.LogRecord, service: str, *, message: str | None = None
+) -> dict[str, Any]:
     """Build the spec record for ``record`` as emitted by a logger of ``service``.
 
     Keys: ``timestamp``, ``level``, ``service``, ``message``, then any of ``vocab.LOG_ATTRIBUTE_FIELDS``
     the call passed, ``event``, ``extra`` (only when non-empty) and ``exception`` (type, message,
-    stacktrace) when the call carried ``exc_info``.
+    stacktrace) when the call carried ``exc_info``. ``message`` is the record's message formatted at the
+    call, when the record is built later (its ``args`` may have changed since); by default it is formatted
+    now.
     """
     fields: dict[str, Any] = {
         "timestamp": utc_timestamp(record.created),
         "level": level_of(record.levelno),
         "service": service,
-        "message": record.getMessage(),
+        "message": record.getMessage() if message is None else message,
     }
     extra: dict[str, Any] = {}
     for key, value in record.__dict__.items():

@@ -3,13 +3,23 @@
 It replaces the pair a user would otherwise compose (SDK ``LoggingHandler`` + a JSON formatter on a
 ``StreamHandler``) with a single pass: the spec record is built once and rendered to both outputs.
 
+The calling thread does only what must happen at call time; the rest runs on the log worker thread
+(``_log_worker``, ``_log_output``), in order:
+
+* here: the level rule, the message formatted with its arguments (they may change after the call), the
+  stream that is ``sys.stdout`` now (so redirection works), and the current OpenTelemetry context -- one
+  immutable object holding the span (trace/span ids) and the baggage (job_id, user_id_hash,
+  correlation_id) -- next to the stdlib record, which already holds the time, level, ``extra=`` fields and
+  ``exc_info``;
+* on the worker: the spec record (fields, context ids, schema conforming, PII guard -- still before
+  anything is written or exported), the JSON line, the OTel record.
+
 Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless their ``event`` is one of
 ``vocab.ALWAYS_LOG_EVENTS``; loggers are therefore set no higher than INFO (every always-log event is INFO
 or above), while DEBUG stays off at the logger unless ``LOG_LEVEL=DEBUG``.
 
-stdout is written through ``sys.stdout`` (looked up per call, so redirection works) and flushed after
-every line, as ``logging.StreamHandler`` does: a line left in a pipe buffer while a service idles would reach
-``docker logs`` minutes late, and one write per line is what the JSON-only baseline pays too.
+``flush()`` (any ``RythmiqHandler``'s; they share the worker) returns once every record logged before it
+is written and handed to the OTel processors: tests that read stdout in-process call it first.
 """
 
 from __future__ import annotations
@@ -17,18 +27,22 @@ from __future__ import annotations
 import logging
 import sys
 
-from opentelemetry import trace
+from opentelemetry import context
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
-from rythmiq_otel.distro._log_pipeline import record_fields, render_json
-from rythmiq_otel.distro._otel_log import BRIDGE
+from rythmiq_otel.distro._log_output import Captured, write_record
+from rythmiq_otel.distro._log_worker import LogWorker, register_fork_hooks
 
-__all__ = ["RythmiqHandler", "flush_stdout"]
+__all__ = ["WORKER", "RythmiqHandler", "flush_logs", "flush_stdout"]
 
-# Loggers of the export path itself: their records go to stdout only. Fed back into the OTel pipeline,
-# every export would log a record that needs another export (at LOG_LEVEL=DEBUG, forever).
-_EXPORT_PATH_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc")
+WORKER: LogWorker[Captured] = LogWorker(write_record)
+register_fork_hooks(WORKER)
+
+
+def flush_logs() -> None:
+    """Write and hand to OTel every record logged so far (``shutdown()``, tests, before fork)."""
+    WORKER.flush()
 
 
 def flush_stdout() -> None:
@@ -44,13 +58,25 @@ class RythmiqHandler(logging.Handler):
     """Writes the spec JSON line and emits the OTel record for every record it accepts.
 
     ``service`` is the §1.1 service of the lines; ``None`` means the configured one (``RYTHMIQ_SERVICE``).
-    Records from the export path's own loggers (``opentelemetry``, ``urllib3``, ``requests``, ``grpc``)
-    are written to stdout only, so exporting can never feed itself.
+    Records from the export path's own loggers are written to stdout only (``_log_output``), so exporting
+    can never feed itself.
     """
 
     def __init__(self, service: str | None = None) -> None:
         super().__init__()
         self.service = service
+
+    def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
+        """``logging.Handler.handle`` without taking the handler's lock around ``emit``.
+
+        ``emit`` only queues (the worker serialises the output), so the lock buys nothing -- and it could
+        deadlock: a caller holding it while draining a full queue would wait for the worker, whose current
+        record may log (the PII guard's report) through this same handler.
+        """
+        accepted = self.filter(record)
+        if accepted:
+            self.emit(accepted if isinstance(accepted, logging.LogRecord) else record)
+        return accepted
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -59,11 +85,13 @@ class RythmiqHandler(logging.Handler):
                 getattr(record, vocab.EVENT_FIELD, None) not in vocab.ALWAYS_LOG_EVENTS
             ):
                 return
-            fields = record_fields(record, self.service or settings.service)
-            stream = sys.stdout
-            stream.write(render_json(fields) + "\n")
-            stream.flush()
-            if not record.name.startswith(_EXPORT_PATH_LOGGERS):
-                BRIDGE.emit(fields, record.created, trace.get_current_span().get_span_context())
+            WORKER.submit((
+                self, record, record.getMessage(), self.service or settings.service, sys.stdout,
+                context.get_current(),
+            ))
         except Exception:
             self.handleError(record)
+
+    def flush(self) -> None:
+        """Every record logged so far is written (``logging.shutdown`` calls this at exit)."""
+        WORKER.flush()

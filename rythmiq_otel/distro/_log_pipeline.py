@@ -28,9 +28,12 @@ STEPS: tuple[Step, ...] = (add_context, conform, scrub)
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
-def record_fields(record: logging.LogRecord, service: str) -> dict[str, Any]:
-    """The spec record for ``record`` logged by ``service``, after every step of the chain."""
-    fields = fields_from_record(record, service)
+def record_fields(record: logging.LogRecord, service: str, *, message: str | None = None) -> dict[str, Any]:
+    """The spec record for ``record`` logged by ``service``, after every step of the chain.
+
+    ``message``: the message as formatted at the call (see ``fields_from_record``).
+    """
+    fields = fields_from_record(record, service, message=message)
     for step in STEPS:
         fields = step(fields)
     return fields

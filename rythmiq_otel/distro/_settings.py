@@ -373,10 +373,24 @@ def _log_level(reader: _Reader, explicit: str | int | None) -> int:
 
 
 def _batch(reader: _Reader, prefix: str, delay_ms: int) -> BatchSettings:
+    """A batch processor's settings; the export batch is clamped to the queue.
+
+    The SDK refuses a batch larger than its queue with a ``ValueError`` that would stop ``configure()``,
+    and a queue of 100 with the default batch of 512 is an easy thing to set: one sentence, then the
+    largest batch that fits (the whole queue).
+    """
+    queue_size = reader.positive_int(f"{prefix}_MAX_QUEUE_SIZE", 2048)
+    batch_size = reader.positive_int(f"{prefix}_MAX_EXPORT_BATCH_SIZE", 512)
+    if batch_size > queue_size:
+        reader.problems.append(
+            f"{prefix}_MAX_EXPORT_BATCH_SIZE={batch_size} is larger than {prefix}_MAX_QUEUE_SIZE="
+            f"{queue_size}: expected a batch no larger than the queue; using {queue_size}."
+        )
+        batch_size = queue_size
     return BatchSettings(
         schedule_delay_ms=reader.positive_int(f"{prefix}_SCHEDULE_DELAY", delay_ms),
-        max_queue_size=reader.positive_int(f"{prefix}_MAX_QUEUE_SIZE", 2048),
-        max_export_batch_size=reader.positive_int(f"{prefix}_MAX_EXPORT_BATCH_SIZE", 512),
+        max_queue_size=queue_size,
+        max_export_batch_size=batch_size,
         export_timeout_ms=reader.positive_int(f"{prefix}_EXPORT_TIMEOUT", 30_000),
     )
 

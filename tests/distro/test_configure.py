@@ -119,18 +119,37 @@ def test_a_bad_value_is_one_warn_line_naming_the_variable_and_the_service_still_
     assert len(otlp_capture.wait_for_logs(3)) == 3
 
 
+def test_a_log_queue_smaller_than_the_default_batch_is_one_warn_line_and_logs_still_export(
+    run_instrumented: Run, otlp_capture: OtlpCapture
+) -> None:
+    result = run_instrumented(JOB, OTEL_BLRP_MAX_QUEUE_SIZE="100")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in parse_lines(result.stdout) if line["level"] == "WARN"]
+    assert [line["message"] for line in warnings] == [
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=512 is larger than OTEL_BLRP_MAX_QUEUE_SIZE=100: "
+        "expected a batch no larger than the queue; using 100."
+    ]
+    assert len(otlp_capture.wait_for_logs(3)) == 3
+
+
 def test_log_level_debug_turns_on_the_stage_started_line_without_an_export_feedback_loop(
     run_instrumented: Run, otlp_capture: OtlpCapture
 ) -> None:
-    result = run_instrumented(JOB, LOG_LEVEL="DEBUG")
+    # The pause lets the first export (and its urllib3 lines) happen while the process still runs.
+    result = run_instrumented(JOB + "import time\ntime.sleep(0.5)\nlog.info('Output packaged')\n",
+                              LOG_LEVEL="DEBUG")
     job_events = (vocab.EVENT_JOB_STARTED, vocab.EVENT_STAGE_STARTED, vocab.EVENT_STAGE_COMPLETED)
     ours = [line for line in parse_lines(result.stdout) if line.get("event") in job_events]
     assert [line["level"] for line in ours] == ["INFO", "DEBUG", "INFO"]
     messages = [line["message"] for line in parse_lines(result.stdout)]
     assert any(message.startswith("Starting new HTTP connection") for message in messages)
-    # urllib3's "Starting new HTTP connection" lines reach stdout but are never exported as records.
-    otlp_capture.wait_for_logs(3)
-    assert not any(r["body"].startswith("Starting new HTTP") for r in otlp_capture.log_records())
+    # urllib3's "Starting new HTTP connection" lines reach stdout but are never exported as records, nor
+    # is the PII guard's report on them (they carry 127.0.0.1): only the job's own records are.
+    assert any(line.get("event") == vocab.EVENT_PII_REDACTED for line in parse_lines(result.stdout))
+    otlp_capture.wait_for_logs(4)
+    assert [r["body"] for r in otlp_capture.log_records()] == [
+        "Job processing started", "Stage started", "Stage completed", "Output packaged"
+    ]
 
 
 def test_logs_exporter_none_keeps_stdout_and_still_exports_spans(

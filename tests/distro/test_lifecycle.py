@@ -57,14 +57,20 @@ def test_sigterm_flushes_then_dies_by_sigterm(
     )
     try:
         assert process.stdout is not None
-        first_line = process.stdout.readline()
-        process.stdout.readline()  # the marker line: the span has ended, the process now sleeps
+        # Up to the empty marker line: the span has ended, the process now sleeps. The JSON line is
+        # written by the log worker, so it may come before or after the marker -- but before the exit.
+        lines = []
+        for line in process.stdout:
+            if line == "\n":
+                break
+            lines.append(line)
         process.send_signal(signal.SIGTERM)
+        lines += process.stdout.readlines()
         process.wait(timeout=20)
     finally:
         process.kill()
     assert process.returncode == -signal.SIGTERM
-    assert parse_lines(first_line)[0]["message"] == "Job completed"
+    assert [line["message"] for line in parse_lines("".join(lines))] == ["Job completed"]
     assert [r["body"] for r in otlp_capture.wait_for_logs(1, timeout=5)] == ["Job completed"]
     assert [s["name"] for s in otlp_capture.wait_for_spans(1, timeout=5)] == ["job"]
 

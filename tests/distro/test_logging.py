@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
-from rythmiq_otel.distro._log_handler import RythmiqHandler
+from rythmiq_otel.distro._log_handler import RythmiqHandler, flush_logs
 from rythmiq_otel.distro._logging import (
     StructuredFormatter,
     get_api_logger,
@@ -43,6 +43,12 @@ def use_settings() -> Iterator[object]:
     _settings._in_force.update(saved)
 
 
+def stdout_of(capsys: pytest.CaptureFixture[str]) -> str:
+    """What was written to stdout so far, after the log worker has written every record logged so far."""
+    flush_logs()
+    return capsys.readouterr().out
+
+
 @pytest.fixture
 def logger_name(request: pytest.FixtureRequest) -> str:
     return f"test.{request.node.name}"
@@ -58,7 +64,7 @@ def test_a_spec_call_writes_one_valid_line_with_every_field(
                "cpu_seconds": 2.341, "event": vocab.EVENT_STAGE_COMPLETED,
                "extra": {"ocr_confidence": 0.87, "processing_path": "standard"}},
     )
-    (record,) = parse_lines(capsys.readouterr().out)
+    (record,) = parse_lines(stdout_of(capsys))
     assert record == {
         "timestamp": record["timestamp"], "level": "INFO", "service": "worker",
         "message": "OCR stage completed",
@@ -75,7 +81,7 @@ def test_python_level_names_map_to_the_spec_four(
     use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str], method: str, level: str
 ) -> None:
     getattr(get_api_logger(logger_name), method)("something")
-    (record,) = parse_lines(capsys.readouterr().out)
+    (record,) = parse_lines(stdout_of(capsys))
     assert record["level"] == level
 
 
@@ -83,10 +89,10 @@ def test_debug_is_off_unless_log_level_debug(
     use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     get_worker_logger(logger_name).debug("Stage started")
-    assert capsys.readouterr().out == ""
+    assert stdout_of(capsys) == ""
     use_settings({"LOG_LEVEL": "DEBUG"})
     get_worker_logger(logger_name).debug("Stage started")
-    assert parse_lines(capsys.readouterr().out)[0]["level"] == "DEBUG"
+    assert parse_lines(stdout_of(capsys))[0]["level"] == "DEBUG"
 
 
 def test_always_log_events_pass_a_level_that_drops_other_info_lines(
@@ -97,7 +103,7 @@ def test_always_log_events_pass_a_level_that_drops_other_info_lines(
     log.info("Request completed", extra={"event": vocab.EVENT_REQUEST_COMPLETED})
     log.info("Job created", extra={"event": vocab.EVENT_JOB_CREATED, "job_id": JOB_ID})
     log.warning("Cold start detected", extra={"event": vocab.EVENT_COLD_START})
-    records = parse_lines(capsys.readouterr().out)
+    records = parse_lines(stdout_of(capsys))
     assert [r["event"] for r in records] == [vocab.EVENT_JOB_CREATED, vocab.EVENT_COLD_START]
 
 
@@ -108,7 +114,7 @@ def test_values_that_do_not_fit_the_schema_move_into_extra_instead_of_breaking_t
         "odd", extra={"job_id": "job-17", "stage": "TRANSFORM", "http_status": "201", "latency_ms": "fast",
                       "extra": "not a dict", "custom_key": 3},
     )
-    (record,) = parse_lines(capsys.readouterr().out)
+    (record,) = parse_lines(stdout_of(capsys))
     assert record["stage"] == "schema"
     assert record["http_status"] == 201
     assert record["extra"] == {
@@ -127,7 +133,7 @@ def test_ids_come_from_the_current_trace_and_baggage(
             get_worker_logger(logger_name).info("inside")
     finally:
         context.detach(token)
-    (record,) = parse_lines(capsys.readouterr().out)
+    (record,) = parse_lines(stdout_of(capsys))
     trace_hex = format(span.get_span_context().trace_id, "032x")
     assert record["trace_id"] == trace_hex
     assert record["span_id"] == format(span.get_span_context().span_id, "016x")
@@ -142,7 +148,7 @@ def test_an_exception_is_carried_as_type_message_and_stacktrace(
         raise ValueError("bad page count")
     except ValueError:
         get_worker_logger(logger_name).exception("Job failed")
-    (record,) = parse_lines(capsys.readouterr().out)
+    (record,) = parse_lines(stdout_of(capsys))
     assert record["exception"]["type"] == "ValueError"
     assert record["exception"]["message"] == "bad page count"
     assert "raise ValueError" in record["exception"]["stacktrace"]
@@ -156,7 +162,7 @@ def test_repeated_get_logger_calls_add_no_second_handler_and_do_not_propagate(
     assert sum(isinstance(h, RythmiqHandler) for h in log.handlers) == 1
     assert log.propagate is False
     log.info("once")
-    assert len(parse_lines(capsys.readouterr().out)) == 1
+    assert len(parse_lines(stdout_of(capsys))) == 1
     assert get_logger(logger_name, "api").handlers[0].service == "api"
 
 
@@ -192,10 +198,11 @@ def test_the_otel_record_carries_the_same_fields_and_severity(
                 extra={"event": vocab.EVENT_OCR_ROLLBACK, "stage": "ocr", "job_id": JOB_ID,
                        "extra": {"quality_score": 0.34, "attempts": [1, 2]}},
             )
+        flush_logs()  # the record reaches the processor on the log worker, while the bridge is bound
     finally:
         BRIDGE.bind(None)
         provider.shutdown()
-    (line,) = parse_lines(capsys.readouterr().out)
+    (line,) = parse_lines(stdout_of(capsys))
     (record,) = otlp_capture.wait_for_logs(1)
     assert (record["severity_number"], record["severity_text"]) == (13, "WARN")
     assert record["body"] == line["message"]
@@ -217,7 +224,7 @@ def test_pii_in_a_field_that_fails_its_type_is_still_scrubbed(
     get_worker_logger(logger_name).info(
         "lookup", extra={"job_id": "alice@example.com", "correlation_id": "bob@example.com"}
     )
-    out = capsys.readouterr().out
+    out = stdout_of(capsys)
     assert "@example.com" not in out
     (record,) = parse_lines(out)
     assert set(record["extra"]) == {"job_id", "correlation_id"}
@@ -228,5 +235,5 @@ def test_an_unknown_service_is_replaced_by_the_configured_one_so_lines_stay_vali
 ) -> None:
     use_settings({"RYTHMIQ_SERVICE": "webhook"})
     get_logger(logger_name, "billing").info("hello")
-    records = parse_lines(capsys.readouterr().out)
+    records = parse_lines(stdout_of(capsys))
     assert records[-1]["service"] == "webhook"

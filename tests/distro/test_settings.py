@@ -133,3 +133,15 @@ def test_pii_guard_switch(value: str, on: bool) -> None:
 def test_unknown_override_is_a_programming_error() -> None:
     with pytest.raises(TypeError, match="unknown settings \\['colour'\\]"):
         load_settings({}, colour="red")
+
+
+@pytest.mark.parametrize("prefix", ["OTEL_BSP", "OTEL_BLRP"])
+def test_a_queue_smaller_than_the_export_batch_clamps_the_batch_with_one_sentence(prefix: str) -> None:
+    settings = load_settings({f"{prefix}_MAX_QUEUE_SIZE": "100"})
+    (problem,) = settings.problems
+    assert problem == (
+        f"{prefix}_MAX_EXPORT_BATCH_SIZE=512 is larger than {prefix}_MAX_QUEUE_SIZE=100: "
+        "expected a batch no larger than the queue; using 100."
+    )
+    batch = settings.span_batch if prefix == "OTEL_BSP" else settings.log_batch
+    assert (batch.max_queue_size, batch.max_export_batch_size) == (100, 100)
