@@ -6,8 +6,7 @@ re-exported here lazily, so importing ``rythmiq_otel.store`` (the sink) never lo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rythmiq_otel._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -42,10 +41,4 @@ __all__ = [  # noqa: RUF022 -- the version first, then the distro names in their
 ]
 _DISTRO_EXPORTS: frozenset[str] = frozenset(__all__) - {"__version__"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _DISTRO_EXPORTS:
-        return getattr(importlib.import_module("rythmiq_otel.distro"), name)
-    raise AttributeError(f"module 'rythmiq_otel' has no attribute {name!r}")
-
-
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(_DISTRO_EXPORTS, "rythmiq_otel.distro"))

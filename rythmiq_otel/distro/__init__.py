@@ -7,8 +7,7 @@ The map below is the public surface; a test checks every name resolves.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rythmiq_otel._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # turning it on (sitecustomize, opentelemetry-instrument entry points, or one call)
@@ -43,42 +42,7 @@ _EXPORTS: dict[str, str] = {
     "webhook_context": "._webhook",
 }
 
-__all__ = [
-    "RythmiqConfigurator",
-    "RythmiqDistro",
-    "StructuredFormatter",
-    "auth_failed",
-    "auth_succeeded",
-    "configure",
-    "correlation_id_from_trace_id",
-    "current_correlation_id",
-    "extract",
-    "get_api_logger",
-    "get_logger",
-    "get_webhook_logger",
-    "get_worker_logger",
-    "hash_user_id",
-    "inject",
-    "instrument_app",
-    "job_context",
-    "job_created",
-    "job_status_queried",
-    "output_delivered",
-    "shutdown",
-    "stage_context",
-    "trace_id_from_correlation_id",
-    "webhook_context",
-]
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 -- the public surface is the map above
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rythmiq_otel.distro' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

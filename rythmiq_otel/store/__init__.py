@@ -9,8 +9,7 @@ embedded server's wheel until a name is used. The map below is the public surfac
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rythmiq_otel._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # configuration (DATABASE_URL, RYTHMIQ_DATA_DIR, RYTHMIQ_CPU_BUDGET_HOURS)
@@ -34,32 +33,7 @@ _EXPORTS: dict[str, str] = {
     "MigrationError": "._errors",
 }
 
-__all__ = [
-    "EmbeddedServerError",
-    "MaintenanceStep",
-    "Migration",
-    "MigrationError",
-    "SettingsError",
-    "StoreError",
-    "StoreSettings",
-    "database_url_for",
-    "load_migrations",
-    "load_settings",
-    "migrate",
-    "pending_migrations",
-    "resolve_database_url",
-    "run_maintenance",
-]
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 -- the public surface is the map above
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rythmiq_otel.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
