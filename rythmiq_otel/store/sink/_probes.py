@@ -23,7 +23,7 @@ MAINTENANCE_LOCK_KEY = 0x5259_4D51_4D41_494E
 
 def readiness(database_url: str) -> str | None:
     """``None`` when Postgres is reachable and fully migrated, else why not (one sentence)."""
-    from rythmiq_otel.store._migrate import MigrationError, pending_migrations
+    from rythmiq_otel.store import MigrationError, pending_migrations
 
     try:
         with psycopg.connect(database_url, connect_timeout=2, autocommit=True) as conn:
