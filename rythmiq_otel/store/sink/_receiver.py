@@ -116,10 +116,10 @@ class _Handlers:
         signal: Signal = request.path_params["signal"]
         if signal not in ("logs", "traces", "metrics"):
             return PlainTextResponse("not found\n", 404)
+        fmt: Format | None = "json" if JSON in request.headers.get("content-type", "") else None
         if not self.authorized(request):
-            return self.error(signal, 401, "missing or wrong bearer token", None,
+            return self.error(signal, 401, "missing or wrong bearer token", fmt,
                               {"WWW-Authenticate": "Bearer"})
-        fmt: Format | None = None
         limit = self.settings.max_body_bytes
         try:
             fmt = body_format(request.headers.get("content-type"))

@@ -37,6 +37,8 @@ def test_requests_without_the_bearer_token_are_401_and_store_nothing(
         response = httpx.post(f"{memory_sink}/v1/logs", content=_logs_body(), headers=headers)
         assert response.status_code == 401
     assert httpx.get(f"{memory_sink}/metrics").status_code == 401
+    as_json = httpx.post(f"{memory_sink}/v1/logs", json={}, headers={"Authorization": "Bearer wrong"})
+    assert as_json.status_code == 401 and as_json.json()["message"] == "missing or wrong bearer token"
     assert memory_writer.logs == {}
 
 
