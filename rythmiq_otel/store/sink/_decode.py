@@ -5,7 +5,8 @@ Protobuf bodies are parsed with the generated classes (upb, in C) and walked dir
 strings, not base64; int64 may be strings; unknown fields are ignored). A JSON body whose items are
 individually malformed is parsed item by item so the good ones still land and the bad ones are counted.
 Invalid UTF-8 is replaced by U+FFFD and counted, in JSON bodies and -- through ``_lenient`` -- in protobuf
-string fields, so one bad byte does not cost the whole batch.
+string fields; values nested past the runtime's depth limit are cut (``_lenient``), so one bad record does
+not cost the whole batch.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from ._lenient import parse_repairing_utf8
+from ._lenient import parse_repairing, refused_but_repairable
 from ._values import Repairs
 
 Signal = Literal["logs", "traces", "metrics"]
@@ -117,10 +118,10 @@ def decode(signal: Signal, body: bytes, fmt: Format, repairs: Repairs) -> tuple[
         try:
             return types.request.FromString(body), 0
         except DecodeError as err:
-            if "UTF-8" not in str(err):
+            if not refused_but_repairable(err):
                 raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None
         try:
-            return parse_repairing_utf8(types.request, body, repairs), 0
+            return parse_repairing(types.request, body, repairs), 0
         except DecodeError as err:
             raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None
     return _decode_json(types, body, repairs)
