@@ -3,6 +3,7 @@ the CLI's one-line failures, and ``rythmiq-otel trace`` reading back what was st
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -188,6 +189,11 @@ def test_trace_prints_the_whole_job_timeline_in_time_order(database_url: str) ->
     assert [line.split()[1] for line in lines[:-1]] == ["api", "api", "worker", "worker", "worker", "webhook"]
     assert "error_code=OCR_FAILURE" in lines[4]
     assert lines[-1] == "-- 5 log record(s), 1 span(s) across api, webhook, worker"
+    as_json = subprocess.run([sys.executable, "-m", "rythmiq_otel", "trace", "--json", job.job_id], env=env,
+                             capture_output=True, text=True, timeout=30, cwd=ROOT, check=False)
+    entries = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [e["event"] for e in entries] == events
+    assert {e["job_id"] for e in entries if e["kind"] == "log"} == {job.job_id}
     missing = subprocess.run([sys.executable, "-m", "rythmiq_otel", "trace", "not-a-uuid"], env=env,
                              capture_output=True, text=True, timeout=30, cwd=ROOT, check=False)
     assert missing.returncode == 2 and "is not a correlation_id, job_id or trace id" in missing.stderr
