@@ -99,13 +99,25 @@ class CopyWriter:
         database_url: libpq connection string of a migrated database.
         pool_size: connections kept open (one per request being written at once).
         connect_timeout: seconds to wait for a connection before answering "unavailable".
+        statement_timeout: seconds one statement may run (or wait for a lock, e.g. behind maintenance
+            moving a partition) before it is cancelled and the request answered "unavailable" -- the
+            client retries later instead of holding a connection indefinitely.
     """
 
-    def __init__(self, database_url: str, *, pool_size: int = 4, connect_timeout: float = 3.0) -> None:
+    def __init__(
+        self, database_url: str, *, pool_size: int = 4, connect_timeout: float = 3.0,
+        statement_timeout: float = 30.0,
+    ) -> None:
         self._timeout = connect_timeout
+        milliseconds = int(statement_timeout * 1000)
+
+        def configure(conn: psycopg.Connection) -> None:
+            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(milliseconds)))
+            conn.commit()
+
         self.pool = ConnectionPool(
             database_url, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
-            check=ConnectionPool.check_connection, reconnect_timeout=0,
+            check=ConnectionPool.check_connection, reconnect_timeout=0, configure=configure,
             kwargs={"connect_timeout": max(1, int(connect_timeout))},
         )
         self._opened = threading.Lock()

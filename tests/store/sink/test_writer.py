@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from google.protobuf.message import Message
 
-from rythmiq_otel.store.sink import CopyWriter
+from rythmiq_otel.store.sink import CopyWriter, WriterUnavailable
 from rythmiq_otel.store.sink._context import MapContext
 from rythmiq_otel.store.sink._decode import Signal
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
@@ -166,3 +166,20 @@ def test_maintenance_runs_once_across_replicas(database_url: str) -> None:
         assert maintain_once(database_url, calls.append) is False
     assert len(calls) == 1
     assert maintain_once(database_url) is True  # the store's real run_maintenance
+
+
+def test_a_write_stuck_behind_a_lock_is_cancelled_and_reported_unavailable(database_url: str) -> None:
+    writer = CopyWriter(database_url, pool_size=1, statement_timeout=0.5)
+    try:
+        with psycopg.connect(database_url) as blocker:
+            blocker.execute("LOCK TABLE logs IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(WriterUnavailable, match="Postgres is unavailable"):
+                writer.write(_batch("logs", otlp.logs_request([otlp.log_record("waits")])))
+            waited = time.monotonic() - started
+        writer.write(_batch("logs", otlp.logs_request([otlp.log_record("after")])))
+    finally:
+        writer.close()
+    assert waited < 5
+    with psycopg.connect(database_url) as conn:
+        assert [r[0] for r in conn.execute("SELECT message FROM logs")] == ["after"]
