@@ -94,7 +94,7 @@ def webhook_context(body: Any, *, size_bytes: int | None = None) -> Iterator[Web
                 run = WebhookRun(job_id, status, error_code)
                 emit(_log, logging.INFO, "Camber webhook received", event=vocab.EVENT_WEBHOOK_RECEIVED,
                      job_id=job_id, error_code=error_code,
-                     extra={"status": status, "body_size_bytes": size_bytes})
+                     extra={"status": status, "content_length": size_bytes})
                 yield run
     finally:
         detach(token)

@@ -47,7 +47,7 @@ def test_the_body_trace_continues_and_received_then_processed_are_logged(spans, 
     assert [event_of(r) for r in records] == [vocab.EVENT_WEBHOOK_RECEIVED, vocab.EVENT_WEBHOOK_PROCESSED]
     received, processed = records
     assert (received.levelno, received.job_id, received.extra) == (
-        logging.INFO, JOB_ID, {"status": "success", "body_size_bytes": 321})
+        logging.INFO, JOB_ID, {"status": "success", "content_length": 321})
     assert processed.getMessage() == "Job transitioned to completed"
     assert processed.extra == {"status": "completed"}
     span = spans.get_finished_spans()[0]

@@ -301,3 +301,14 @@ def test_no_filename_user_id_storage_path_or_output_leaves_any_service(example_s
     for secret in (filename, API_USER, f"uploads/{API_USER}", '"document_type"'):
         assert secret not in stdout
         assert secret.encode() not in exported
+
+
+def test_the_services_own_fields_never_trip_the_pii_guard(example_system):
+    """Redactions of the spec's own fields or our helpers' metadata would be false positives that lose data;
+    the only hits a clean job may cause are third-party text (uvicorn's URLs, span host attributes)."""
+    run_job(example_system)
+    run_job(example_system, fail_with="OCR_FAILURE")
+    reports = [line for line in json_lines(example_system) if line.get("event") == vocab.EVENT_PII_REDACTED]
+    paths = {path for report in reports for path in report["extra"]["paths"]}
+    ours = {path for path in paths if path.startswith("extra.") or path in vocab.LOG_ATTRIBUTE_FIELDS}
+    assert ours == set()
