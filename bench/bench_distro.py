@@ -57,7 +57,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 from rythmiq_otel import vocab  # noqa: E402
 from rythmiq_otel.distro import _settings  # noqa: E402
-from rythmiq_otel.distro._log_handler import RythmiqHandler  # noqa: E402
+from rythmiq_otel.distro._log_handler import RythmiqHandler, flush_logs  # noqa: E402
 from rythmiq_otel.distro._metrics import Instruments  # noqa: E402
 from rythmiq_otel.distro._otel_log import BRIDGE  # noqa: E402
 from rythmiq_otel.distro._providers import build_providers  # noqa: E402
@@ -156,8 +156,15 @@ def setup_none() -> Variant:
     return Variant("(a) no instrumentation", trace.NoOpTracer(), log, lambda *a, **k: None)
 
 
-def _providers_flush(*providers: Any) -> Callable[[], None]:
-    return lambda: [provider.force_flush() for provider in providers]
+def _providers_flush(*providers: Any, first: Callable[[], None] = lambda: None) -> Callable[[], None]:
+    """Flush ``first`` (ours: the background thread, which feeds the providers), then each provider."""
+
+    def flush() -> None:
+        first()
+        for provider in providers:
+            provider.force_flush()
+
+    return flush
 
 
 def setup_naive(endpoint: str, out: Any) -> Variant:
@@ -206,7 +213,7 @@ def setup_ours(endpoint: str) -> Variant:
     instruments = Instruments(providers.meter.get_meter("rythmiq_otel"))
     return Variant(
         "(c) rythmiq-otel", providers.tracer.get_tracer("ours"), log, instruments.record,
-        _providers_flush(providers.tracer, providers.logger, providers.meter),
+        _providers_flush(providers.tracer, providers.logger, providers.meter, first=flush_logs),
         lambda: providers.shutdown(settings.shutdown_timeout_s),
     )
 

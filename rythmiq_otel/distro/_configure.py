@@ -16,8 +16,9 @@ from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
 
 from rythmiq_otel.distro import _fastapi, _settings, _uvicorn_logging
+from rythmiq_otel.distro._background import BACKGROUND
 from rythmiq_otel.distro._lifecycle import install_exit_hooks, install_fork_hooks
-from rythmiq_otel.distro._log_handler import flush_logs, flush_stdout
+from rythmiq_otel.distro._log_handler import flush_stdout
 from rythmiq_otel.distro._logging import apply_level, install_root_handler
 from rythmiq_otel.distro._otel_log import BRIDGE
 from rythmiq_otel.distro._propagation import install_propagators
@@ -90,8 +91,8 @@ def shutdown() -> None:
 
     Logging to stdout keeps working afterwards (the OTel half of each record is simply not sent).
     """
-    # Records still queued for the log worker go out first: their OTel halves need the live providers.
-    flush_logs()
+    # Jobs still queued for the background thread go first: log records and metrics need the live providers.
+    BACKGROUND.flush()
     with _lock:
         providers: Providers | None = _active.pop("providers", None)
         BRIDGE.bind(None)

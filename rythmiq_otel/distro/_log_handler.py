@@ -3,8 +3,8 @@
 It replaces the pair a user would otherwise compose (SDK ``LoggingHandler`` + a JSON formatter on a
 ``StreamHandler``) with a single pass: the spec record is built once and rendered to both outputs.
 
-The calling thread does only what must happen at call time; the rest runs on the log worker thread
-(``_log_worker``, ``_log_output``), in order:
+The calling thread does only what must happen at call time; the rest runs on the background thread
+(``_background``, ``_log_output``), in order:
 
 * here: the level rule, the message formatted with its arguments (they may change after the call), the
   stream that is ``sys.stdout`` now (so redirection works), and the current OpenTelemetry context -- one
@@ -18,7 +18,7 @@ Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless
 ``vocab.ALWAYS_LOG_EVENTS``; loggers are therefore set no higher than INFO (every always-log event is INFO
 or above), while DEBUG stays off at the logger unless ``LOG_LEVEL=DEBUG``.
 
-``flush()`` (any ``RythmiqHandler``'s; they share the worker) returns once every record logged before it
+``flush()`` (any ``RythmiqHandler``'s; they share the thread) returns once every record logged before it
 is written and handed to the OTel processors: tests that read stdout in-process call it first.
 """
 
@@ -31,18 +31,15 @@ from opentelemetry import context
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
-from rythmiq_otel.distro._log_output import Captured, write_record
-from rythmiq_otel.distro._log_worker import LogWorker, register_fork_hooks
+from rythmiq_otel.distro._background import BACKGROUND
+from rythmiq_otel.distro._log_output import write_record
 
-__all__ = ["WORKER", "RythmiqHandler", "flush_logs", "flush_stdout"]
-
-WORKER: LogWorker[Captured] = LogWorker(write_record)
-register_fork_hooks(WORKER)
+__all__ = ["RythmiqHandler", "flush_logs", "flush_stdout"]
 
 
 def flush_logs() -> None:
-    """Write and hand to OTel every record logged so far (``shutdown()``, tests, before fork)."""
-    WORKER.flush()
+    """Run every queued job: records written and handed to OTel, metrics recorded (for tests, benchmarks)."""
+    BACKGROUND.flush()
 
 
 def flush_stdout() -> None:
@@ -85,7 +82,7 @@ class RythmiqHandler(logging.Handler):
                 getattr(record, vocab.EVENT_FIELD, None) not in vocab.ALWAYS_LOG_EVENTS
             ):
                 return
-            WORKER.submit((
+            BACKGROUND.submit(write_record, (
                 self, record, record.getMessage(), self.service or settings.service, sys.stdout,
                 context.get_current(),
             ))
@@ -94,4 +91,4 @@ class RythmiqHandler(logging.Handler):
 
     def flush(self) -> None:
         """Every record logged so far is written (``logging.shutdown`` calls this at exit)."""
-        WORKER.flush()
+        BACKGROUND.flush()

@@ -1,4 +1,4 @@
-"""What the log worker does with one captured record: the spec record, the JSON line, the OTel record.
+"""What the background thread does with one captured log record: the spec record, its line, its OTel record.
 
 The record is processed in the context captured at the call (``context.attach``), so the chain's steps
 (trace/span ids, baggage ids) and anything logged while it runs (the PII guard's report) see the caller's

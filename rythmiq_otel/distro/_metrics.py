@@ -12,20 +12,28 @@ every label value is bounded before it reaches the SDK:
 
 Until ``configure()`` installs a MeterProvider the instruments are the API's no-ops, so recording is always
 safe.
+
+The calling thread only looks the instrument up (an unknown name still raises there) and captures the
+value, the labels and the current context (exemplars need it); bounding the labels and the SDK's
+aggregation -- a few microseconds a record, as much as a small log call -- run on the background thread
+(``_background``), which ``shutdown()`` flushes before the final export. A measurement reaches its
+aggregation milliseconds later, which at most moves it into the next export interval.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import metrics
+from opentelemetry import context, metrics
 from opentelemetry.sdk.metrics import Histogram
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro._background import BACKGROUND
 
 __all__ = ["MAX_PATHS", "Instruments", "bound_labels", "instruments", "views"]
 
@@ -139,14 +147,27 @@ class Instruments:
     def record(self, name: str, value: float = 1, **labels: Any) -> None:
         """Add ``value`` to counter ``name`` or record it in histogram ``name``, with bounded labels.
 
-        Raises ``KeyError`` for a name outside the §3.1 catalog (a programming error, not data).
+        Raises ``KeyError`` for a name outside the §3.1 catalog (a programming error, not data). The
+        recording itself runs on the background thread (module docstring).
         """
-        instrument = self._instruments[name]
+        BACKGROUND.submit(_record, (name, self._instruments[name], value, labels, context.get_current()))
+
+
+_log = logging.getLogger("rythmiq_otel.distro")
+
+
+def _record(captured: tuple[str, Any, float, dict[str, Any], context.Context]) -> None:
+    """Bound the labels and hand the measurement to the SDK (on the background thread)."""
+    name, instrument, value, labels, ctx = captured
+    try:
         attributes = bound_labels(name, labels)
         if name in _COUNTERS:
-            instrument.add(value, attributes)
+            instrument.add(value, attributes, context=ctx)
         else:
-            instrument.record(value, attributes)
+            instrument.record(value, attributes, context=ctx)
+    except Exception:
+        # House rule: never hurt the host -- a label whose str() raises loses this one measurement.
+        _log.exception("A %s measurement could not be recorded; it was dropped.", name)
 
 
 _made: dict[str, Instruments] = {}

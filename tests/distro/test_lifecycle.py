@@ -58,7 +58,7 @@ def test_sigterm_flushes_then_dies_by_sigterm(
     try:
         assert process.stdout is not None
         # Up to the empty marker line: the span has ended, the process now sleeps. The JSON line is
-        # written by the log worker, so it may come before or after the marker -- but before the exit.
+        # written by the background thread, so it may come before or after the marker -- but before the exit.
         lines = []
         for line in process.stdout:
             if line == "\n":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _settings
+from rythmiq_otel.distro._background import BACKGROUND
 from rythmiq_otel.distro._log_handler import RythmiqHandler, flush_logs
 from rythmiq_otel.distro._logging import (
     StructuredFormatter,
@@ -44,7 +46,7 @@ def use_settings() -> Iterator[object]:
 
 
 def stdout_of(capsys: pytest.CaptureFixture[str]) -> str:
-    """What was written to stdout so far, after the log worker has written every record logged so far."""
+    """Everything on stdout so far, after the background thread has written every record logged so far."""
     flush_logs()
     return capsys.readouterr().out
 
@@ -141,6 +143,32 @@ def test_ids_come_from_the_current_trace_and_baggage(
     assert (record["job_id"], record["user_id_hash"]) == (JOB_ID, "a3f2b8c1d4e5f6a7")
 
 
+def test_the_line_says_what_the_call_saw_even_when_the_background_thread_writes_it_later(
+    use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(_: None) -> None:
+        started.set()
+        gate.wait(5)
+
+    BACKGROUND.submit(hold, None)  # nothing is written until the call's span and baggage are gone
+    assert started.wait(5)
+    args = ["first"]
+    token = context.attach(baggage.set_baggage(vocab.BAGGAGE_JOB_ID, JOB_ID))
+    try:
+        with TracerProvider().get_tracer("test").start_as_current_span("job") as span:
+            get_worker_logger(logger_name).info("value %s", args)
+    finally:
+        context.detach(token)
+    args[0] = "changed"
+    gate.set()
+    (record,) = parse_lines(stdout_of(capsys))
+    assert record["message"] == "value ['first']"
+    assert record["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert record["job_id"] == JOB_ID
+
+
 def test_an_exception_is_carried_as_type_message_and_stacktrace(
     use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -198,7 +226,7 @@ def test_the_otel_record_carries_the_same_fields_and_severity(
                 extra={"event": vocab.EVENT_OCR_ROLLBACK, "stage": "ocr", "job_id": JOB_ID,
                        "extra": {"quality_score": 0.34, "attempts": [1, 2]}},
             )
-        flush_logs()  # the record reaches the processor on the log worker, while the bridge is bound
+        flush_logs()  # the record reaches the processor on the background thread, while the bridge is bound
     finally:
         BRIDGE.bind(None)
         provider.shutdown()

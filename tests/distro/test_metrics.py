@@ -7,6 +7,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import Histogram, InMemoryMetricReader, Sum
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro._background import BACKGROUND
 from rythmiq_otel.distro._metrics import MAX_PATHS, Instruments, _PathBound, bound_labels, views
 
 
@@ -16,6 +17,7 @@ def _collect(record: list[tuple[str, float, dict]]) -> dict[str, list]:
     instruments = Instruments(provider.get_meter("test"))
     for name, value, labels in record:
         instruments.record(name, value, **labels)
+    BACKGROUND.flush()  # the measurements are aggregated on the background thread
     data = reader.get_metrics_data()
     provider.shutdown()
     return {
