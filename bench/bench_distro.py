@@ -15,11 +15,11 @@ Measures, side by side in one process and one run (rounds interleaved so machine
    (JSON line + OTel record), both inside a span, with the same fields.
 
 Both (b) and (c) export over OTLP/HTTP to a local discard server in the same process; JSON lines go to
-``/dev/null``. Times are medians of per-job (per-call) wall time on the calling thread, with exports flushed
-between small chunks outside the timed region (see ``time_jobs``); the process CPU per job, export work
-included, is reported next to it. Run::
+``/dev/null``. Times are medians of per-job (per-call) wall time on the calling thread, with exports -- and
+ours' background thread -- flushed between small chunks outside the timed region (see ``time_jobs``); the
+process CPU per job (per call), background and export work included, is reported next to it. Run::
 
-    .venv/bin/python bench/bench_distro.py --jobs 400 --rounds 5
+    .venv/bin/python bench/bench_distro.py --jobs 400 --rounds 5 --batches 20
 """
 
 from __future__ import annotations
@@ -238,8 +238,11 @@ def time_jobs(variant: Variant, jobs: int, chunk: int = 20) -> tuple[list[float]
 
 def time_calls(
     variant: Variant, log: logging.Logger, batches: int, *, gc_paused: bool = False, calls: int = 200
-) -> list[float]:
+) -> tuple[list[float], list[float]]:
     """Per-call wall µs of ``log.info`` inside a span, in batches of ``calls``, flushed between batches.
+
+    Also the process CPU µs per call of each batch with its flush: the work the calling thread handed to
+    background threads (ours: the line and the OTel record; both: the export) put back in.
 
     ``gc_paused`` keeps the cyclic garbage collector out of the timed loop (a full collection runs between
     batches instead), to show how much of a variant's cost is collector pauses: records waiting in an
@@ -247,20 +250,22 @@ def time_calls(
     """
     extra = {"event": vocab.EVENT_STAGE_COMPLETED, "stage": "ocr", "job_id": JOB_ID, "cpu_seconds": 0.08,
              "extra": {"ocr_confidence": 0.87}}
-    times = []
+    times, cpu = [], []
     with variant.tracer.start_as_current_span("calls"):
         for _ in range(batches):
             if gc_paused:
                 gc.disable()
+            cpu_start = time.process_time()
             start = time.perf_counter()
             for _ in range(calls):
                 log.info("Stage completed", extra=extra)
             times.append((time.perf_counter() - start) * 1e6 / calls)
             gc.enable()
             variant.flush()
+            cpu.append((time.process_time() - cpu_start) * 1e6 / calls)
             if gc_paused:
                 gc.collect()
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -290,20 +295,25 @@ def main() -> None:
     json_only.handlers[0].setFormatter(SpecJsonFormatter("worker"))
     ours = variants["ours"]
     call_times: dict[str, list[float]] = {"json_only": [], "ours": [], "json_only_nogc": [], "ours_nogc": []}
+    call_cpu: dict[str, list[float]] = {name: [] for name in call_times}
     # Alternate batch by batch so noise hits both alike; GC-paused phase second, so its forced collections
     # do not tidy the heap for the first phase.
     for _ in range(args.rounds * args.batches):
-        call_times["json_only"] += time_calls(ours, json_only, 1)
-        call_times["ours"] += time_calls(ours, ours.log, 1)
+        for name, log in (("json_only", json_only), ("ours", ours.log)):
+            times, cpu_us = time_calls(ours, log, 1)
+            call_times[name] += times
+            call_cpu[name] += cpu_us
     for _ in range(args.rounds * args.batches):
-        call_times["json_only_nogc"] += time_calls(ours, json_only, 1, gc_paused=True)
-        call_times["ours_nogc"] += time_calls(ours, ours.log, 1, gc_paused=True)
+        for name, log in (("json_only_nogc", json_only), ("ours_nogc", ours.log)):
+            times, cpu_us = time_calls(ours, log, 1, gc_paused=True)
+            call_times[name] += times
+            call_cpu[name] += cpu_us
 
     for variant in variants.values():
         variant.stop()
     server.shutdown()
     sys.stdout = sys.__stdout__
-    report(variants, job_times, cpu, call_times)
+    report(variants, job_times, cpu, call_times, call_cpu)
 
 
 def report(
@@ -311,6 +321,7 @@ def report(
     job_times: dict[str, list[float]],
     cpu: dict[str, list[float]],
     call_times: dict[str, list[float]],
+    call_cpu: dict[str, list[float]],
 ) -> None:
     """Print the results as the Markdown that goes into bench/RESULTS.md."""
     median = {name: statistics.median(times) for name, times in job_times.items()}
@@ -330,15 +341,20 @@ def report(
     print(f"Added over (a): naive {added_naive:.3f} ms/job, ours {added_ours:.3f} ms/job "
           f"({added_ours / added_naive:.0%} of the naive composition's added cost).")
     print()
-    print("| per log call (inside a span) | median µs | ratio | p10 µs | p10 ratio |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| per log call (inside a span) | median µs | ratio | p10 µs | p10 ratio "
+          "| CPU µs incl. background | CPU ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     low = {name: statistics.quantiles(times, n=10)[0] for name, times in call_times.items()}
+    cpu_call = {name: statistics.median(values) for name, values in call_cpu.items()}
     for suffix, note in (("", ""), ("_nogc", ", GC paused in the timed loop")):
         base, base_low = call["json_only" + suffix], low["json_only" + suffix]
-        print(f"| spec §1.6 JSON-only stdlib call{note} | {base:.2f} | 1.00x | {base_low:.2f} | 1.00x |")
-        ours, ours_low = call["ours" + suffix], low["ours" + suffix]
+        base_cpu = cpu_call["json_only" + suffix]
+        print(f"| spec §1.6 JSON-only stdlib call{note} | {base:.2f} | 1.00x | {base_low:.2f} | 1.00x "
+              f"| {base_cpu:.2f} | 1.00x |")
+        ours, ours_low, ours_cpu = call["ours" + suffix], low["ours" + suffix], cpu_call["ours" + suffix]
         print(f"| rythmiq-otel: JSON line + OTel record{note} | {ours:.2f} | {ours / base:.2f}x "
-              f"| {ours_low:.2f} | {ours_low / base_low:.2f}x |")
+              f"| {ours_low:.2f} | {ours_low / base_low:.2f}x "
+              f"| {ours_cpu:.2f} | {ours_cpu / base_cpu:.2f}x |")
 
 
 if __name__ == "__main__":
