@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import functools
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, FileDescriptor
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.common.v1 import common_pb2
 
+from ._twin import twin_class, twin_pool
 from ._values import MAX_DEPTH, Repairs
 
 _PREFIX = "rythmiq_lenient."
@@ -34,52 +35,18 @@ def refused_but_repairable(error: DecodeError) -> bool:
     return "UTF-8" in str(error) or "MaxDepth" in str(error)
 
 
-def _lenient_files(root: FileDescriptor) -> list[descriptor_pb2.FileDescriptorProto]:
-    """``root`` and its dependencies, in dependency order, with strings and nested values as bytes."""
-    ordered: list[FileDescriptor] = []
-
-    def visit(file: FileDescriptor) -> None:
-        for dependency in file.dependencies:
-            visit(dependency)
-        if file not in ordered:
-            ordered.append(file)
-
-    visit(root)
-    protos = []
-    for file in ordered:
-        proto = descriptor_pb2.FileDescriptorProto()
-        file.CopyToProto(proto)
-        proto.name = _PREFIX + proto.name
-        proto.package = _PREFIX + proto.package
-        proto.dependency[:] = [_PREFIX + name for name in proto.dependency]
-        proto.ClearField("service")  # only messages are needed
-        stack = [(f"{file.package}.{m.name}", m) for m in proto.message_type]
-        while stack:
-            full_name, message = stack.pop()
-            stack.extend((f"{full_name}.{m.name}", m) for m in message.nested_type)
-            for field in message.field:
-                if field.type == FieldDescriptor.TYPE_STRING or (
-                    full_name == _ANY_VALUE and field.name in _NESTED
-                ):
-                    field.type = FieldDescriptor.TYPE_BYTES
-                    field.ClearField("type_name")
-                elif field.type_name.startswith("."):
-                    field.type_name = "." + _PREFIX + field.type_name[1:]
-        protos.append(proto)
-    return protos
+def _repairable_as_bytes(message: str, field: descriptor_pb2.FieldDescriptorProto) -> bool:
+    """Strings, and ``AnyValue``'s nested array/kvlist, are ``bytes`` in the lenient twin."""
+    return field.type == FieldDescriptor.TYPE_STRING or (message == _ANY_VALUE and field.name in _NESTED)
 
 
 @functools.cache
 def _lenient_pool(request_type: type[Message]) -> descriptor_pool.DescriptorPool:
-    pool = descriptor_pool.DescriptorPool()
-    for proto in _lenient_files(request_type.DESCRIPTOR.file):
-        pool.Add(proto)
-    return pool
+    return twin_pool(request_type.DESCRIPTOR.file, _PREFIX, _repairable_as_bytes)
 
 
 def _lenient_class(request_type: type[Message], full_name: str) -> type[Message]:
-    descriptor = _lenient_pool(request_type).FindMessageTypeByName(_PREFIX + full_name)
-    return message_factory.GetMessageClass(descriptor)
+    return twin_class(_lenient_pool(request_type), _PREFIX, full_name)
 
 
 @functools.cache

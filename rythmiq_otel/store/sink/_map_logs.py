@@ -18,7 +18,8 @@ from typing import Any
 from rythmiq_otel import vocab
 
 from ._context import MapContext
-from ._origin import Origin, dedup_key, dumps, origins
+from ._log_attributes import LogAttributes, logs_wire
+from ._origin import Origin, dedup_key, dumps, item_rows
 from ._rows import LogRow
 from ._values import (
     MAX_MESSAGE_CHARS,
@@ -26,7 +27,6 @@ from ._values import (
     as_float,
     as_int,
     as_uuid,
-    attributes_dict,
     clean_text,
     from_unix_nano,
     hex_to_uuid_text,
@@ -60,14 +60,11 @@ def level_from(severity_text: str, severity_number: int) -> str:
 
 def log_rows(request: Any, ctx: MapContext) -> Iterator[LogRow]:
     """Yield one ``LogRow`` per acceptable record of an ``ExportLogsServiceRequest``."""
-    for origin, records in origins(request.resource_logs, "scope_logs", "log_records", ctx):
-        for record in records:
-            row = _log_row(record, ctx, origin)
-            if row is not None:
-                yield row
+    return item_rows(logs_wire(request).resource_logs, "scope_logs", "log_records", ctx,
+                     functools.partial(_log_row, attributes=LogAttributes(ctx)))
 
 
-def _log_row(record: Any, ctx: MapContext, origin: Origin) -> LogRow | None:
+def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAttributes) -> LogRow | None:
     repairs = ctx.repairs
     time_ns = record.time_unix_nano
     observed_ns = record.observed_time_unix_nano
@@ -81,7 +78,7 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin) -> LogRow | None:
         repairs["log_time_from_observed"] += 1
         time_ns = observed_ns
 
-    attrs = ctx.scrubber.attributes(attributes_dict(record.attributes, repairs), "attributes", ctx.redactions)
+    attrs = attributes(record.attributes)
     body = record.body
     if body.WhichOneof("value") == "string_value":
         message = clean_text(body.string_value, repairs, MAX_MESSAGE_CHARS)

@@ -15,7 +15,7 @@ from typing import Any
 from rythmiq_otel import vocab
 
 from ._context import MapContext
-from ._origin import Origin, dumps, origins
+from ._origin import Origin, dumps, item_rows
 from ._rows import SpanRow
 from ._values import (
     as_uuid,
@@ -34,11 +34,7 @@ _STATUS = ("unset", "ok", "error")
 
 def span_rows(request: Any, ctx: MapContext) -> Iterator[SpanRow]:
     """Yield one ``SpanRow`` per acceptable span of an ``ExportTraceServiceRequest``."""
-    for origin, spans in origins(request.resource_spans, "scope_spans", "spans", ctx):
-        for span in spans:
-            row = _span_row(span, ctx, origin)
-            if row is not None:
-                yield row
+    return item_rows(request.resource_spans, "scope_spans", "spans", ctx, _span_row)
 
 
 def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:

@@ -8,17 +8,24 @@ the mappers the items with their origin.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from rythmiq_otel import vocab
 
 from ._context import MapContext
 from ._values import attributes_dict, clean_text, hex_to_uuid_text
 
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+Row = TypeVar("Row")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is (orjson: the JSON columns are built several times faster
+    than with ``json``; the values are already JSON-compatible, strings free of lone surrogates)."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,19 @@ def origins(
                 identity=resource_bytes + b"\x00" + scope_item.scope.SerializeToString() + b"\x00",
             )
             yield origin, getattr(scope_item, items_field)
+
+
+def item_rows(
+    resource_items: Iterable[Any], scope_field: str, items_field: str, ctx: MapContext,
+    to_row: Callable[[Any, MapContext, Origin], Row | None],
+) -> Iterator[Row]:
+    """Yield ``to_row(item, ctx, origin)`` for every item of the request; ``None`` (a rejected item) is
+    skipped."""
+    for origin, items in origins(resource_items, scope_field, items_field, ctx):
+        for item in items:
+            row = to_row(item, ctx, origin)
+            if row is not None:
+                yield row
 
 
 def dedup_key(identity: bytes, item: Any) -> str:
