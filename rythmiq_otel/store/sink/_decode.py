@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ._lenient import parse_repairing, refused_but_repairable
+from ._log_attributes import LogsWire
 from ._values import Repairs
 
 Signal = Literal["logs", "traces", "metrics"]
@@ -49,11 +50,12 @@ class _SignalTypes:
     scope_field: str
     items_field: str
     rejected_field: str
+    wire: type[Message] | None = None  # the twin the mapper walks (``_log_attributes.LogsWire``)
 
 
 SIGNALS: dict[str, _SignalTypes] = {
     "logs": _SignalTypes(ExportLogsServiceRequest, ExportLogsServiceResponse,
-                         "resource_logs", "scope_logs", "log_records", "rejected_log_records"),
+                         "resource_logs", "scope_logs", "log_records", "rejected_log_records", LogsWire),
     "traces": _SignalTypes(ExportTraceServiceRequest, ExportTraceServiceResponse,
                            "resource_spans", "scope_spans", "spans", "rejected_spans"),
     "metrics": _SignalTypes(ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -107,8 +109,14 @@ def inflate(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
     return data
 
 
-def decode(signal: Signal, body: bytes, fmt: Format, repairs: Repairs) -> tuple[Message, int]:
+def decode(
+    signal: Signal, body: bytes, fmt: Format, repairs: Repairs, *, wire: bool = False
+) -> tuple[Message, int]:
     """Parse a body into the signal's export request; returns (request, items that could not be parsed).
+
+    With ``wire``, a protobuf body the runtime accepts as it is comes back as the twin its mapper walks
+    (logs: ``LogsWire``), parsed from the same bytes; the real parse before it is what validates them.
+    The mapper turns any other request into its twin itself, so ``wire`` only saves a re-encoding.
 
     Raises:
         BadRequest: the body as a whole is not a request of this signal.
@@ -116,7 +124,8 @@ def decode(signal: Signal, body: bytes, fmt: Format, repairs: Repairs) -> tuple[
     types = SIGNALS[signal]
     if fmt == "protobuf":
         try:
-            return types.request.FromString(body), 0
+            request = types.request.FromString(body)
+            return (types.wire.FromString(body) if wire and types.wire is not None else request), 0
         except DecodeError as err:
             if not refused_but_repairable(err):
                 raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None

@@ -5,7 +5,7 @@ The records of one request repeat most of their attributes record after record (
 runtime was the largest cost of the sink (about 8 µs of a record's 18). So the logs request is read through
 a twin schema (``_twin``) in which each record's attributes are the ``KeyValue`` bytes as encoded: an
 attribute seen before in the request is one dict lookup on those bytes; only a new one is decoded
-(``attributes_dict``, with its repairs) and goes through the PII layer.
+(``_values.attribute``, with its repairs) and goes through the PII layer.
 
 What is remembered keeps the results exact: a pair is remembered only when it decoded with no repair, its
 value is a scalar (``str``/``int``/``float``/``bool``: no row can share a mutable value) and the PII layer
@@ -28,7 +28,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from ._context import MapContext
 from ._twin import twin_class, twin_pool
-from ._values import Repairs, attributes_dict
+from ._values import Repairs, attribute
 
 _PREFIX = "rythmiq_wire."
 _LOG_RECORD = LogRecord.DESCRIPTOR.full_name
@@ -60,6 +60,7 @@ class LogAttributes:
         self._ctx = ctx
         self._known: dict[bytes, tuple[str, Any]] = {}
         self._trial: Counter[str] = Counter()
+        self._repairs = Repairs()
 
     def __call__(self, encoded: Iterable[bytes]) -> dict[str, Any]:
         """The record's attributes (a repeated key keeps its last value), after the PII layer."""
@@ -94,9 +95,10 @@ class LogAttributes:
     def _decode(self, raw: bytes) -> tuple[str, Any, bool]:
         """(key, value, whether the pair may be remembered): not when a repair was counted, so each
         occurrence counts it again, nor for containers, which rows must not share."""
-        repairs = Repairs()
-        ((key, value),) = attributes_dict((KeyValue.FromString(raw),), repairs).items()
+        repairs = self._repairs
+        key, value = attribute(KeyValue.FromString(raw), repairs)
         if repairs:
             self._ctx.repairs.update(repairs)
+            repairs.clear()
             return key, value, False
         return key, value, type(value) in _SCALARS

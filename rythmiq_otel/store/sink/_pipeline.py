@@ -81,7 +81,7 @@ def process(
     """
     ctx = MapContext(scrubber=scrubber)
     data = inflate(body, content_encoding, max_body_bytes)
-    request, unparsable = decode(signal, data, fmt, ctx.repairs)
+    request, unparsable = decode(signal, data, fmt, ctx.repairs, wire=True)
     if unparsable:
         ctx.rejected[_REJECTED_SIGNAL[signal]] += unparsable
         ctx.repairs["malformed_item"] += unparsable

@@ -81,26 +81,31 @@ def any_value(value: Any, repairs: Repairs, depth: int = 0) -> Any:
 
 
 def attributes_dict(attributes: Any, repairs: Repairs) -> dict[str, Any]:
-    """Convert a repeated ``KeyValue`` field to a dict (a repeated key keeps its last value).
-
-    The hot loop of the sink (about ten attributes per log record): short clean strings and plain
-    scalars, the common case, are taken without the general ``any_value`` walk.
-    """
+    """Convert a repeated ``KeyValue`` field to a dict (a repeated key keeps its last value)."""
     out: dict[str, Any] = {}
     for kv in attributes:
-        key = kv.key
-        if "\x00" in key or len(key) > MAX_VALUE_CHARS:
-            key = clean_text(key, repairs)
-        value = kv.value
-        kind = value.WhichOneof("value")
-        if kind == "string_value":
-            text = value.string_value
-            out[key] = clean_text(text, repairs) if "\x00" in text or len(text) > MAX_VALUE_CHARS else text
-        elif kind in {"int_value", "bool_value"}:
-            out[key] = getattr(value, kind)
-        else:
-            out[key] = any_value(value, repairs)
+        key, value = attribute(kv, repairs)
+        out[key] = value
     return out
+
+
+def attribute(kv: Any, repairs: Repairs) -> tuple[str, Any]:
+    """One ``KeyValue`` as (key, value), repaired like any value.
+
+    The hot loop of the sink: short clean strings and plain scalars, the common case, are taken without the
+    general ``any_value`` walk.
+    """
+    key = kv.key
+    if "\x00" in key or len(key) > MAX_VALUE_CHARS:
+        key = clean_text(key, repairs)
+    value = kv.value
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        text = value.string_value
+        return key, clean_text(text, repairs) if "\x00" in text or len(text) > MAX_VALUE_CHARS else text
+    if kind in {"int_value", "bool_value"}:
+        return key, getattr(value, kind)
+    return key, any_value(value, repairs)
 
 
 def trace_id_hex(raw: bytes, repairs: Repairs) -> str | None:
