@@ -19,8 +19,9 @@ Guarantees:
 * A job submitted while a job runs on the same thread (the PII guard's report, logged while a record is
   scrubbed) runs at once, inline, as it did before this thread existed -- queued, it could wait on the
   very drain that submits it.
-* Each job function reports its own errors (``RythmiqHandler.handleError``, a logged exception); one job
-  failing never stops the thread.
+* Each job function reports its own errors (``RythmiqHandler.handleError``, a logged exception). Should
+  one raise anyway, ``threading.excepthook`` prints it once and the next job starts a new thread: no
+  later job is lost.
 """
 
 from __future__ import annotations
