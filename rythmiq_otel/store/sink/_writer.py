@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rythmiq_otel import vocab
 
+from ._binary_copy import LOG_TYPES, register_text_dumpers
 from ._map_jobs import merge_job_update, merge_job_updates
 from ._rows import Batch, CpuMetricsRow, ErrorEventRow, JobUpdate, LogRow, MetricPointRow, SpanRow
 
@@ -49,10 +50,11 @@ class Writer(Protocol):
         ...
 
 
-_BULK = (
-    ("logs", LogRow._fields),
-    ("spans", SpanRow._fields),
-    ("metric_points", MetricPointRow._fields),
+# (table, columns, column types for a binary COPY or None for text): logs, the hot table, go binary.
+_BULK: tuple[tuple[str, Sequence[str], Sequence[str] | None], ...] = (
+    ("logs", LogRow._fields, LOG_TYPES),
+    ("spans", SpanRow._fields, None),
+    ("metric_points", MetricPointRow._fields, None),
 )
 _JOB_COLUMNS = JobUpdate._fields
 # The status order of _map_jobs.STATUS_RANK, as SQL: pending < processing < completed < failed.
@@ -112,6 +114,7 @@ class CopyWriter:
         milliseconds = int(statement_timeout * 1000)
 
         def configure(conn: psycopg.Connection) -> None:
+            register_text_dumpers(conn)
             conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(milliseconds)))
             conn.commit()
 
@@ -151,10 +154,10 @@ class CopyWriter:
 
     def _write(self, conn: psycopg.Connection, batch: Batch) -> None:
         with conn.transaction():
-            for table, columns in _BULK:
+            for table, columns, types in _BULK:
                 rows = getattr(batch, table)
                 if rows:
-                    _copy_idempotent(conn, table, columns, rows)
+                    _copy_idempotent(conn, table, columns, types, rows)
             with conn.cursor() as cur:
                 if batch.error_events:
                     cur.executemany(_INSERT_ERROR, sorted(batch.error_events, key=lambda r: r.id))
@@ -166,22 +169,27 @@ class CopyWriter:
                     cur.executemany(_UPSERT_JOB, [merged[k] for k in sorted(merged)])
 
 
-def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], types: Sequence[str] | None,
+          rows: Sequence[Sequence[Any]]) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL("" if types is None else " (FORMAT BINARY)"),
     )
     with cur.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
 
 def _copy_idempotent(
-    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: psycopg.Connection, table: str, columns: Sequence[str], types: Sequence[str] | None,
+    rows: Sequence[Sequence[Any]],
 ) -> None:
     """COPY straight in; on a duplicate, redo through a staging table with ON CONFLICT DO NOTHING."""
     try:
         with conn.transaction(), conn.cursor() as cur:
-            _copy(cur, table, columns, rows)
+            _copy(cur, table, columns, types, rows)
         return
     except psycopg.errors.UniqueViolation:
         pass
@@ -191,7 +199,7 @@ def _copy_idempotent(
             "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         ).format(sql.Identifier(stage), sql.Identifier(table)))
         cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(stage)))
-        _copy(cur, stage, columns, rows)
+        _copy(cur, stage, columns, types, rows)
         column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
         cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
             sql.Identifier(table), column_list, column_list, sql.Identifier(stage)))

@@ -6,6 +6,7 @@ Every test gets a fresh migrated database (``database_url``, tests/conftest.py).
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,6 +130,32 @@ def test_bad_input_is_repaired_and_the_whole_batch_lands(writer: CopyWriter, dat
     with psycopg.connect(database_url) as conn:
         messages = sorted(r[0] for r in conn.execute("SELECT message FROM logs"))
     assert messages == sorted(["nul \ufffd in body", "huge", "deep", "bad ids", "nan"])
+
+
+def test_log_rows_read_back_from_postgres_equal_the_rows_written(
+    writer: CopyWriter, database_url: str
+) -> None:
+    """The binary COPY of ``logs`` (UUID and JSON columns dumped from text) stores every column as mapped."""
+    job = str(uuid.uuid4())
+    request = otlp.logs_request([
+        otlp.log_record("stage done", trace_id=b"\x07" * 16, span_id=b"\x08" * 8, attributes={
+            "job_id": job, "stage": "ocr", "latency_ms": 12.5, "cpu_seconds": 0.25, "http_status": 201,
+            "user_id_hash": "a3f2b8c1d4e5f6a7", "event.name": "stage.completed", "extra.path": "fast",
+            "extra.score": 0.5, "custom": ["a", 1], "note": "caf\u00e9 \u2603",
+        }),
+        otlp.log_record("bare", level="ERROR", observed_ns=0, attributes={"error_code": "E1"}),
+    ])
+    batch = _batch("logs", request)
+    writer.write(batch)
+    with psycopg.connect(database_url) as conn:
+        columns = ", ".join(batch.logs[0]._fields)
+        stored = conn.execute(f"SELECT {columns} FROM logs ORDER BY message").fetchall()
+    expected = sorted(batch.logs, key=lambda row: row.message)
+    for row, back in zip(expected, stored, strict=True):
+        as_written = [json.loads(v) if f in ("extra", "attributes", "resource") else v
+                      for f, v in zip(row._fields, row, strict=True)]
+        as_read = [str(v) if isinstance(v, uuid.UUID) else v for v in back]
+        assert as_read == as_written
 
 
 def test_readiness_needs_a_reachable_and_migrated_database(database_url: str, pg_admin_url: str) -> None:
