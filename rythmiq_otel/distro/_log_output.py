@@ -11,6 +11,11 @@ everything logged on an export thread (``_EXPORT_THREADS``: whatever HTTP client
 everything logged while one of those is processed -- the PII guard's report on the exporter's own
 connection lines (they carry ``127.0.0.1``). Fed to the OTel pipeline, each export would log a record
 needing another export, at ``LOG_LEVEL=DEBUG`` forever.
+
+One record logged on an export thread is exported all the same: the PII guard's report on a *span* it
+scrubbed (``ScrubbingSpanExporter`` runs in the span batch processor's thread). Exporting it causes no span
+and so no loop, and it is the only trace in Postgres that a span was redacted; kept out of OTel, it would
+also be the one JSON line without its ``logs`` row.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ __all__ = ["Captured", "write_record"]
 _EXPORT_PATH_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc")
 # Threads that only export: the SDK's batch processors and metric reader, and our bounded shutdown.
 _EXPORT_THREADS = ("OtelBatch", "OtelPeriodicExportingMetricReader", "rythmiq-otel-shutdown")
+# Our PII report, on an export thread only because the span exporter it scrubs for runs there.
+_SPAN_SCRUB_REPORTER = "rythmiq_otel.pii"
 # Set while an export-path record is processed: what it logs in turn stays out of OTel too.
 _stdout_only: ContextVar[bool] = ContextVar("rythmiq_log_stdout_only", default=False)
 
@@ -46,7 +53,7 @@ def write_record(captured: Captured) -> None:
         stdout_only = (
             _stdout_only.get()
             or record.name.startswith(_EXPORT_PATH_LOGGERS)
-            or (record.threadName or "").startswith(_EXPORT_THREADS)
+            or (record.name != _SPAN_SCRUB_REPORTER and (record.threadName or "").startswith(_EXPORT_THREADS))
         )
         marker = _stdout_only.set(True) if stdout_only else None
         try:

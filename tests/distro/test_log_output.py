@@ -76,3 +76,10 @@ def test_an_application_record_on_an_application_thread_is_exported(
 ) -> None:
     _write("app.worker", "MainThread", "Job completed")
     assert [log.log_record.body for log in exported.get_finished_logs()] == ["Job completed"]
+
+
+def test_the_pii_report_on_a_span_it_scrubbed_is_exported_from_the_span_export_thread(
+    exported: InMemoryLogRecordExporter,
+) -> None:
+    _write("rythmiq_otel.pii", "OtelBatchSpanRecordProcessor", "PII redacted before export")
+    assert [log.log_record.body for log in exported.get_finished_logs()] == ["PII redacted before export"]

@@ -17,6 +17,7 @@ import pytest
 
 from examples.run import API_USER, ExampleSystem
 from rythmiq_otel import vocab
+from tests.e2e.json_lines import SERVICE_ORDER, json_lines
 from tests.otlp_capture import OtlpCapture
 
 pytestmark = pytest.mark.slow
@@ -24,19 +25,12 @@ pytestmark = pytest.mark.slow
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "rythmiq_otel" / "distro" / "log_schema.json").read_text()
 )
-_FILE_ORDER = ("api", "worker", "webhook")
 # §2.3: the job's timeline, by event, in order (stage events between job.started and job.completed).
 SEQUENCE = [
     vocab.EVENT_REQUEST_STARTED, vocab.EVENT_JOB_CREATED, vocab.EVENT_REQUEST_COMPLETED,
     vocab.EVENT_JOB_STARTED, *[vocab.EVENT_STAGE_COMPLETED] * 7, vocab.EVENT_JOB_COMPLETED,
     vocab.EVENT_METRICS_SUMMARY, vocab.EVENT_WEBHOOK_RECEIVED, vocab.EVENT_WEBHOOK_PROCESSED,
 ]
-
-
-def json_lines(system: ExampleSystem) -> list[dict[str, Any]]:
-    """Every JSON line written so far, api first, then workers, then webhook (each file in its order)."""
-    files = sorted(system.log_files(), key=lambda path: _FILE_ORDER.index(path.stem.split("-")[0]))
-    return [json.loads(line) for path in files for line in path.read_text().splitlines() if line.strip()]
 
 
 def submit(system: ExampleSystem, headers: dict[str, str] | None = None, **job: Any) -> httpx.Response:
@@ -128,7 +122,7 @@ def test_the_spec_sequence_of_events_appears_in_order(example_system):
     final = run_job(example_system, quality_hint=0.5)
     lines = trace_lines(example_system, final["correlation_id"])
     by_service = {service: [line.get("event") for line in lines if line["service"] == service]
-                  for service in _FILE_ORDER}
+                  for service in SERVICE_ORDER}
     # Within each process the order is exact (§2.3 steps 1-3, 4-6, 7-8).
     assert is_subsequence(SEQUENCE[:3], by_service["api"]), by_service["api"]
     assert is_subsequence(SEQUENCE[3:13], by_service["worker"]), by_service["worker"]

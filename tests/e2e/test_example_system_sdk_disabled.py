@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from examples.run import ExampleSystem, start_system
 from rythmiq_otel import vocab
+from tests.e2e.json_lines import json_lines
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +24,7 @@ def sdk_off_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example
 
 
 def lines_of(system: ExampleSystem, job_id: str) -> list[dict[str, Any]]:
-    every = [json.loads(line) for path in system.log_files() for line in path.read_text().splitlines()]
-    return [line for line in every if line.get("job_id") == job_id]
+    return [line for line in json_lines(system) if line.get("job_id") == job_id]
 
 
 @pytest.mark.parametrize("headers", [{}, {vocab.CORRELATION_HEADER: "7c9e6679-7425-40de-944b-e07fc1f90ae7"}])
