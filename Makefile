@@ -24,4 +24,4 @@ test: setup collector lint
 	$(BIN)/pytest
 
 run: setup
-	$(BIN)/rythmiq-otel up
+	$(BIN)/python -m examples.demo

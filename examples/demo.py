@@ -1,0 +1,449 @@
+"""``make run``: the whole product on this machine, in the foreground, until Ctrl-C or SIGTERM.
+
+    python -m examples.demo [--jobs N] [--no-collector]
+
+1. the store: ``rythmiq-otel up`` (embedded PostgreSQL unless ``DATABASE_URL``, migrations, the sink), with
+   a bearer token made for this run unless ``RYTHMIQ_SINK_TOKEN`` is set;
+2. the collector sidecar (``rythmiq-otel collector run``) exporting to the sink, when a collector binary
+   can be had (built with ``collector build --if-go-available``); otherwise the services export straight
+   to the sink, which stores the same rows;
+3. the example system (``python -m examples.run``: api, Camber stand-in, workers, webhook, all under
+   ``rythmiq-otel instrument``) exporting OTLP to the collector (or the sink);
+4. traffic: a job a second (``_demo_traffic``), and every 15 s an operator summary read back from Postgres
+   with the spec's §5 queries (``_demo_report``). ``--jobs N`` submits N jobs, waits until all their rows
+   are stored, prints the summary and exits 0: a smoke test of the whole pipeline.
+
+Every child runs in its own session, so a Ctrl-C at the terminal reaches only this command, which then
+stops them in order: services first (their last telemetry still has a collector and a sink to go to),
+then the collector, then the store (which stops the embedded PostgreSQL if it started it). Ports come from
+the components' own variables (``RYTHMIQ_SINK_PORT``, ``RYTHMIQ_COLLECTOR_*``) and default to the standard
+ones; a port already taken is one line naming the variable to change. Output of the children goes to
+``<RYTHMIQ_DATA_DIR>/demo/`` (JSON log lines of every service, the sink's and the collector's logs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import queue
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import IO, NoReturn
+
+import httpx
+import psycopg
+
+from examples import _demo_report, _demo_traffic
+from examples.run import API_TOKEN
+
+JOB_INTERVAL_SECONDS = 1.0
+SUMMARY_INTERVAL_SECONDS = 15.0
+LANDING_TIMEOUT_SECONDS = 60.0
+_STORE_READY = "rythmiq-otel sink listening on "
+_COLLECTOR_READY = "Everything is ready"
+_PROG = "python -m examples.demo"
+
+
+class DemoError(Exception):
+    """A failure the user can act on: printed as one line, exit status 2."""
+
+
+class _Child:
+    """One child process in its own session, its output (stdout and stderr) copied to a log file.
+
+    A reader thread keeps the last lines (for a one-line reason when the child fails) and, until the child
+    is ready, hands every line to ``wait_for`` so start-up can follow what the child says.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name, self.log_path = name, log_path
+        self.tail: deque[str] = deque(maxlen=40)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._starting = True
+        self._log: IO[bytes] = log_path.open("ab")
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=True)
+        self._reader = threading.Thread(target=self._read, name=f"{name}-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            self._log.write(raw)
+            self._log.flush()
+            line = raw.decode(errors="replace").rstrip()
+            self.tail.append(line)
+            if self._starting:
+                self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, ready: Callable[[str], bool], timeout: float,
+                 on_line: Callable[[str], None] = lambda line: None) -> str:
+        """Read the child's lines until ``ready(line)``; each one goes to ``on_line`` on the way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise DemoError(f"{self.name} did not start within {timeout:.0f} s "
+                                f"(see {self.log_path})") from None
+            if line is None:
+                raise DemoError(f"{self.name} exited during start-up: {self.last_words()}")
+            on_line(line)
+            if ready(line):
+                self._starting = False
+                return line
+
+    def last_words(self) -> str:
+        """The child's last error line (or last line), cut to one screen line."""
+        lines = [line.strip() for line in self.tail if line.strip()]
+        errors = [line for line in lines if "error" in line.lower() or line.startswith("rythmiq-otel")]
+        last = (errors or lines or [f"no output, exit status {self.process.poll()}"])[-1]
+        return last if len(last) <= 300 else last[:297] + "..."
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise DemoError(f"{self.name} stopped unexpectedly: {self.last_words()} (see {self.log_path})")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> None:
+        """Ask the child to stop (``sig``) and wait ``timeout`` s; then leave nothing of its process group.
+
+        The group holds the child's own children too (the services' api, webhook, platform and workers):
+        they get a few seconds to finish after the child is gone, then whatever is left is killed, so even
+        a child that ignores ``sig`` or dies first orphans nothing.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        group = self.process.pid  # start_new_session: the child leads its own group
+        deadline = time.monotonic() + (5 if self.process.poll() is not None else 0)
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait()
+        self._reader.join(timeout=5)
+        self._log.close()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _rythmiq_otel(*arguments: str) -> list[str]:
+    """The ``rythmiq-otel`` command of this interpreter (no PATH lookup: ``make run`` does not activate)."""
+    return [sys.executable, "-m", "rythmiq_otel", *arguments]
+
+
+def _check_port(address: str, what: str, variable: str) -> None:
+    """Fail with one line when ``host:port`` cannot be bound, before a child fails with a traceback."""
+    host, _, port_text = address.strip().rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise DemoError(f"{variable}={address!r} is not host:port") from None
+    if port == 0:
+        return
+    bind_host = "127.0.0.1" if host in ("", "localhost") else host.strip("[]")
+    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is fine
+        try:
+            probe.bind((bind_host, port))
+        except OSError as err:
+            raise DemoError(f"port {port} ({what}) is not free ({err.strerror}); set {variable} to another "
+                            f"port, or stop what is using it") from None
+
+
+_COLLECTOR_PORTS = (  # (variable, default, what): the sidecar config's listeners, see collector/README.md
+    ("RYTHMIQ_COLLECTOR_HTTP_ENDPOINT", "localhost:4318", "collector OTLP/HTTP"),
+    ("RYTHMIQ_COLLECTOR_GRPC_ENDPOINT", "localhost:4317", "collector OTLP/gRPC"),
+    ("RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT", "localhost:13133", "collector health check"),
+)
+
+
+def _collector_available() -> bool:
+    """Build the collector when Go is there (seconds once cached); say in one line when there is none."""
+    if os.environ.get("RYTHMIQ_COLLECTOR_BIN"):
+        print(f"collector  {os.environ['RYTHMIQ_COLLECTOR_BIN']} (RYTHMIQ_COLLECTOR_BIN)", flush=True)
+        return True
+    build = subprocess.Popen(_rythmiq_otel("collector", "build", "--if-go-available"), text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        try:
+            output, _ = build.communicate(timeout=3)
+        except subprocess.TimeoutExpired:
+            print("collector  building the sidecar (Go; about 2 minutes the first time) ...", flush=True)
+            output, _ = build.communicate()
+    finally:
+        if build.poll() is None:  # interrupted: do not leave the build running
+            build.kill()
+            build.wait()
+    lines = output.strip().splitlines()
+    binary = lines[-1].split(" ")[0] if lines else ""
+    if build.returncode == 0 and binary and Path(binary).is_file():
+        print(f"collector  {binary}", flush=True)
+        return True
+    reason = "Go is not installed" if build.returncode == 0 else (lines[-1] if lines else "build failed")
+    print(f"collector  none ({reason}); the services export straight to the sink (same rows)", flush=True)
+    return False
+
+
+def _db(action: str, env: dict[str, str]) -> int:
+    """``rythmiq-otel db <action>``, quietly: its exit status (``status``: 0 running, 3 stopped)."""
+    return subprocess.run(_rythmiq_otel("db", action), check=False, env=env, capture_output=True).returncode
+
+
+class _Demo:
+    """The running system: its children (in start order), the sink and api addresses, the traffic."""
+
+    def __init__(self, run_dir: Path, env: dict[str, str]) -> None:
+        self.run_dir, self.env = run_dir, env
+        self.children: list[_Child] = []
+        self.submitted: list[str] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Child:
+        child = _Child(name, argv, env or self.env, self.run_dir / f"{name}.log")
+        self.children.append(child)
+        return child
+
+    def stop(self) -> None:
+        """Stop the children in reverse start order: services, collector, store (which stops Postgres)."""
+        for child in reversed(self.children):
+            child.stop(signal.SIGINT if child.name == "services" else signal.SIGTERM)
+            print(f"stopped    {child.name}", flush=True)
+            if "postgres: stopped" in child.tail:
+                print("stopped    embedded PostgreSQL", flush=True)
+
+    def start_store(self, store_dir: Path, token_generated: bool) -> str:
+        """``rythmiq-otel up``; returns the sink's URL once it listens."""
+        sink_port = self.env.get("RYTHMIQ_SINK_PORT", "4320")
+        if sink_port.strip().isdigit():
+            host = self.env.get("RYTHMIQ_SINK_HOST", "127.0.0.1")
+            _check_port(f"{host}:{sink_port}", "sink", "RYTHMIQ_SINK_PORT")
+        store = self.start("store", _rythmiq_otel("up"))
+
+        def relay(line: str) -> None:
+            if line.startswith(("postgres:", "migrations:")):
+                print(f"store      {line}", flush=True)
+
+        ready = store.wait_for(lambda line: line.startswith(_STORE_READY), timeout=180, on_line=relay)
+        url = ready.removeprefix(_STORE_READY).split(" ")[0]
+        token = "generated for this run" if token_generated else "RYTHMIQ_SINK_TOKEN"
+        print(f"store      sink {url} (token: {token}); data in {store_dir}", flush=True)
+        return url
+
+    def start_collector(self, sink_url: str) -> str:
+        """The sidecar, exporting to the sink; returns the OTLP/HTTP endpoint the services send to."""
+        for variable, default, what in _COLLECTOR_PORTS:
+            _check_port(self.env.get(variable, default), what, variable)
+        metrics_port = self.env.get("RYTHMIQ_COLLECTOR_METRICS_PORT", "8888")
+        _check_port(f"127.0.0.1:{metrics_port}", "collector metrics", "RYTHMIQ_COLLECTOR_METRICS_PORT")
+        env = {**self.env, "RYTHMIQ_SINK_ENDPOINT": sink_url}
+        env.setdefault("RYTHMIQ_COLLECTOR_STORAGE_DIR", str(self.run_dir.parent / "collector-queue"))
+        collector = self.start("collector", _rythmiq_otel("collector", "run"), env)
+        collector.wait_for(lambda line: _COLLECTOR_READY in line, timeout=60)
+        host, _, port = self.env.get("RYTHMIQ_COLLECTOR_HTTP_ENDPOINT", "localhost:4318").rpartition(":")
+        endpoint = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', 'localhost') else host}:{port}"
+        print(f"collector  {endpoint} -> sink; queue in {env['RYTHMIQ_COLLECTOR_STORAGE_DIR']}", flush=True)
+        return endpoint
+
+    def start_services(self, otlp_endpoint: str, headers: str | None) -> str:
+        """api, Camber stand-in (with its worker pool) and webhook; returns the api URL."""
+        env = {**self.env, "PYTHONUNBUFFERED": "1"}  # examples.run prints its addresses; we read them
+        if headers:
+            env["OTEL_EXPORTER_OTLP_HEADERS"] = headers
+        services = self.start("services", [sys.executable, "-m", "examples.run", "--otlp-endpoint",
+                                           otlp_endpoint, "--log-dir", str(self.run_dir), "--pool-size", "2"],
+                              env)
+        urls: dict[str, str] = {}
+
+        def remember(line: str) -> None:
+            name, _, rest = line.partition(" ")
+            if rest.strip():
+                urls[name] = rest.split()[0]
+
+        services.wait_for(lambda line: line.startswith("logs "), timeout=90, on_line=remember)
+        print(f"services   api {urls['api']}  webhook {urls['webhook']}  camber {urls['camber']}  "
+              f"-> {otlp_endpoint}", flush=True)
+        print(f"logs       {self.run_dir} (the services' JSON lines, the store's and collector's logs)",
+              flush=True)
+        return urls["api"]
+
+    def check_alive(self) -> None:
+        for child in self.children:
+            child.check_alive()
+
+    def traffic(self, api_url: str, database_url: str, jobs: int | None) -> None:
+        """Submit a job a second and print the summary every 15 s; with ``jobs``, stop when all landed."""
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        next_job = time.monotonic()
+        next_summary = time.monotonic() + SUMMARY_INTERVAL_SECONDS
+        landing_deadline: float | None = None
+        with httpx.Client() as client:
+            while True:
+                self.check_alive()
+                now = time.monotonic()
+                if jobs is None or len(self.submitted) < jobs:
+                    if now >= next_job:
+                        next_job += JOB_INTERVAL_SECONDS
+                        self._submit(client, api_url, headers)
+                elif self._all_landed(database_url):
+                    break
+                elif landing_deadline is None:
+                    landing_deadline = now + LANDING_TIMEOUT_SECONDS
+                elif now > landing_deadline:
+                    raise DemoError(f"the rows of {jobs} job(s) did not all reach Postgres within "
+                                    f"{LANDING_TIMEOUT_SECONDS:.0f} s (see the logs in {self.run_dir})")
+                if now >= next_summary:
+                    next_summary += SUMMARY_INTERVAL_SECONDS
+                    self.print_summary(database_url)
+                time.sleep(0.2)
+        print(f"landed     all {jobs} job(s): job_runs, cpu_metrics, logs", flush=True)
+        self.print_summary(database_url)
+
+    def _submit(self, client: httpx.Client, api_url: str, headers: dict[str, str]) -> None:
+        try:
+            self.submitted.append(_demo_traffic.submit(client, api_url, headers, len(self.submitted)))
+        except httpx.HTTPError as err:
+            print(f"traffic    job {len(self.submitted) + 1} not accepted: {err}", flush=True)
+
+    def _all_landed(self, database_url: str) -> bool:
+        try:
+            return _demo_report.landed(database_url, self.submitted) == len(self.submitted)
+        except psycopg.Error:
+            return False  # the store is busy or restarting: ask again on the next round
+
+    def print_summary(self, database_url: str) -> None:
+        try:
+            lines = _demo_report.summary(database_url, submitted=len(self.submitted))
+        except psycopg.Error as err:
+            lines = [f"-- summary unavailable: {str(err).strip().splitlines()[0]}"]
+        print("\n".join(lines), flush=True)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"want a whole number of jobs, 1 or more, not {text!r}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad input is one line on stderr and exit status 2 (the README's rule), not usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog=_PROG, description="Run the whole Rythmiq One with its observability "
+                            "store on this machine until Ctrl-C (see the module docstring).")
+    parser.add_argument("--jobs", type=_positive_int, metavar="N",
+                        help="submit N jobs, wait until their rows are in Postgres, print the summary, exit")
+    parser.add_argument("--no-collector", action="store_true",
+                        help="export straight to the sink instead of through the collector sidecar")
+    return parser
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP stop the demo; while the children stop, further ones are ignored so a
+    second Ctrl-C cannot cut the ordered shutdown short.
+
+    SIGINT gets our handler too, not Python's default: started in the background of a script, this process
+    inherits SIGINT *ignored*, and an ignored signal stays ignored across exec -- the services would then
+    ignore the SIGINT that stops them. A handler is reset to the default in every child.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def run(jobs: int | None, use_collector: bool) -> None:
+    """Start everything, run the traffic, stop everything (also on failure or Ctrl-C)."""
+    from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
+
+    try:
+        store = load_settings()
+    except StoreError as err:
+        raise DemoError(str(err)) from err
+    token_generated = not os.environ.get("RYTHMIQ_SINK_TOKEN")
+    token = os.environ.get("RYTHMIQ_SINK_TOKEN") or secrets.token_urlsafe(24)
+    env = {**os.environ, "RYTHMIQ_SINK_TOKEN": token}
+    run_dir = store.data_dir / "demo"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise DemoError(f"cannot write the run's logs to {run_dir} ({err.strerror}); "
+                        f"check RYTHMIQ_DATA_DIR") from None
+    print("rythmiq demo: the whole Rythmiq One and its observability store on this machine; Ctrl-C stops it",
+          flush=True)
+    demo = _Demo(run_dir, env)
+    embedded_was_running = store.database_url is None and _db("status", env) == 0
+    try:
+        with _stop_signals():
+            if not use_collector:
+                print("collector  off (--no-collector); the services export straight to the sink", flush=True)
+            use_collector = use_collector and _collector_available()
+            sink_url = demo.start_store(store.pgdata, token_generated)
+            if use_collector:
+                api_url = demo.start_services(demo.start_collector(sink_url), headers=None)
+            else:
+                api_url = demo.start_services(sink_url, headers=f"Authorization=Bearer%20{token}")
+            database_url = resolve_database_url(store)
+            pace = f"{jobs} job(s), one a second" if jobs else "a job a second"
+            print(f"traffic    {pace}: 5 in 7 succeed, 2 fail (error codes in turn), 1 in 7 runs in a fresh "
+                  f"(cold) worker; summary every {SUMMARY_INTERVAL_SECONDS:.0f} s", flush=True)
+            demo.traffic(api_url, database_url, jobs)
+            if jobs and store.database_url is None and not embedded_was_running:
+                print("                  (PostgreSQL stops with the demo: to trace afterwards, "
+                      "`rythmiq-otel db start` first)", flush=True)
+    finally:
+        demo.stop()
+        if store.database_url is None and not embedded_was_running and _db("status", env) == 0:
+            _db("stop", env)
+            print("stopped    embedded PostgreSQL (left running by the store)", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        run(args.jobs, use_collector=not args.no_collector)
+    except DemoError as err:
+        print(f"{_PROG}: {err}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        pass  # Ctrl-C / SIGTERM: the normal way to stop, and everything has been stopped
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
