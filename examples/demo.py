@@ -46,10 +46,12 @@ import psycopg
 
 from examples import _demo_report, _demo_traffic
 from examples.run import API_TOKEN
+from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
 
 JOB_INTERVAL_SECONDS = 1.0
 SUMMARY_INTERVAL_SECONDS = 15.0
 LANDING_TIMEOUT_SECONDS = 60.0
+MAX_REFUSED_IN_A_ROW = 10
 _STORE_READY = "rythmiq-otel sink listening on "
 _COLLECTOR_READY = "Everything is ready"
 _PROG = "python -m examples.demo"
@@ -151,13 +153,14 @@ def _rythmiq_otel(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "rythmiq_otel", *arguments]
 
 
-def _check_port(address: str, what: str, variable: str) -> None:
-    """Fail with one line when ``host:port`` cannot be bound, before a child fails with a traceback."""
-    host, _, port_text = address.strip().rpartition(":")
+def _check_port(variable: str, value: str, what: str) -> None:
+    """Fail with one line when the port in ``value`` (``port`` or ``host:port``, as ``variable`` holds it)
+    cannot be bound, before a child fails with a traceback; the line suggests another value to set."""
+    host, _, port_text = value.strip().rpartition(":")
     try:
         port = int(port_text)
     except ValueError:
-        raise DemoError(f"{variable}={address!r} is not host:port") from None
+        raise DemoError(f"{variable}={value!r} is not a port or host:port") from None
     if port == 0:
         return
     bind_host = "127.0.0.1" if host in ("", "localhost") else host.strip("[]")
@@ -166,15 +169,26 @@ def _check_port(address: str, what: str, variable: str) -> None:
         try:
             probe.bind((bind_host, port))
         except OSError as err:
-            raise DemoError(f"port {port} ({what}) is not free ({err.strerror}); set {variable} to another "
-                            f"port, or stop what is using it") from None
+            other = port + 10000 if port + 10000 <= 65535 else port - 10000
+            suggestion = f"{host}:{other}" if host else str(other)
+            raise DemoError(f"port {port} ({what}) is not free ({err.strerror}); set another, e.g. "
+                            f"{variable}={suggestion}, or stop what is using it") from None
 
 
-_COLLECTOR_PORTS = (  # (variable, default, what): the sidecar config's listeners, see collector/README.md
+# (variable, default, what) of every port the run listens on; the services take free ones themselves
+_SINK_PORT = ("RYTHMIQ_SINK_PORT", "4320", "sink")
+_COLLECTOR_PORTS = (  # the sidecar config's listeners, see collector/README.md
     ("RYTHMIQ_COLLECTOR_HTTP_ENDPOINT", "localhost:4318", "collector OTLP/HTTP"),
     ("RYTHMIQ_COLLECTOR_GRPC_ENDPOINT", "localhost:4317", "collector OTLP/gRPC"),
     ("RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT", "localhost:13133", "collector health check"),
+    ("RYTHMIQ_COLLECTOR_METRICS_PORT", "8888", "collector metrics"),
 )
+
+
+def _check_ports(env: dict[str, str], *, collector: bool) -> None:
+    """Every port the run will listen on, checked before anything starts."""
+    for variable, default, what in (_SINK_PORT, *(_COLLECTOR_PORTS if collector else ())):
+        _check_port(variable, env.get(variable, default), what)
 
 
 def _collector_available() -> bool:
@@ -216,6 +230,7 @@ class _Demo:
         self.run_dir, self.env = run_dir, env
         self.children: list[_Child] = []
         self.submitted: list[str] = []
+        self.refused = 0  # jobs refused in a row
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Child:
         child = _Child(name, argv, env or self.env, self.run_dir / f"{name}.log")
@@ -230,12 +245,8 @@ class _Demo:
             if "postgres: stopped" in child.tail:
                 print("stopped    embedded PostgreSQL", flush=True)
 
-    def start_store(self, store_dir: Path, token_generated: bool) -> str:
+    def start_store(self, token_generated: bool) -> str:
         """``rythmiq-otel up``; returns the sink's URL once it listens."""
-        sink_port = self.env.get("RYTHMIQ_SINK_PORT", "4320")
-        if sink_port.strip().isdigit():
-            host = self.env.get("RYTHMIQ_SINK_HOST", "127.0.0.1")
-            _check_port(f"{host}:{sink_port}", "sink", "RYTHMIQ_SINK_PORT")
         store = self.start("store", _rythmiq_otel("up"))
 
         def relay(line: str) -> None:
@@ -245,15 +256,11 @@ class _Demo:
         ready = store.wait_for(lambda line: line.startswith(_STORE_READY), timeout=180, on_line=relay)
         url = ready.removeprefix(_STORE_READY).split(" ")[0]
         token = "generated for this run" if token_generated else "RYTHMIQ_SINK_TOKEN"
-        print(f"store      sink {url} (token: {token}); data in {store_dir}", flush=True)
+        print(f"store      sink {url} (token: {token})", flush=True)
         return url
 
     def start_collector(self, sink_url: str) -> str:
         """The sidecar, exporting to the sink; returns the OTLP/HTTP endpoint the services send to."""
-        for variable, default, what in _COLLECTOR_PORTS:
-            _check_port(self.env.get(variable, default), what, variable)
-        metrics_port = self.env.get("RYTHMIQ_COLLECTOR_METRICS_PORT", "8888")
-        _check_port(f"127.0.0.1:{metrics_port}", "collector metrics", "RYTHMIQ_COLLECTOR_METRICS_PORT")
         env = {**self.env, "RYTHMIQ_SINK_ENDPOINT": sink_url}
         env.setdefault("RYTHMIQ_COLLECTOR_STORAGE_DIR", str(self.run_dir.parent / "collector-queue"))
         collector = self.start("collector", _rythmiq_otel("collector", "run"), env)
@@ -318,9 +325,15 @@ class _Demo:
         self.print_summary(database_url)
 
     def _submit(self, client: httpx.Client, api_url: str, headers: dict[str, str]) -> None:
+        """Submit the next job; a refusal is one line, and a run of them ends the demo (the api or the
+        platform behind it is broken, and ``--jobs`` would otherwise wait forever)."""
         try:
             self.submitted.append(_demo_traffic.submit(client, api_url, headers, len(self.submitted)))
+            self.refused = 0
         except httpx.HTTPError as err:
+            self.refused += 1
+            if self.refused >= MAX_REFUSED_IN_A_ROW:
+                raise DemoError(f"the api refused {self.refused} jobs in a row, the last: {err}") from None
             print(f"traffic    job {len(self.submitted) + 1} not accepted: {err}", flush=True)
 
     def _all_landed(self, database_url: str) -> bool:
@@ -388,8 +401,6 @@ def _stop_signals() -> Iterator[None]:
 
 def run(jobs: int | None, use_collector: bool) -> None:
     """Start everything, run the traffic, stop everything (also on failure or Ctrl-C)."""
-    from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
-
     try:
         store = load_settings()
     except StoreError as err:
@@ -413,7 +424,8 @@ def run(jobs: int | None, use_collector: bool) -> None:
             if not use_collector:
                 print("collector  off (--no-collector); the services export straight to the sink", flush=True)
             use_collector = use_collector and _collector_available()
-            sink_url = demo.start_store(store.pgdata, token_generated)
+            _check_ports(env, collector=use_collector)
+            sink_url = demo.start_store(token_generated)
             if use_collector:
                 api_url = demo.start_services(demo.start_collector(sink_url), headers=None)
             else:
