@@ -154,11 +154,11 @@ def copy_ceiling(url: str, batches: list[Batch], clients: int, postgres_pid: int
 
 
 @contextmanager
-def sink_process(url: str, workers: int) -> Iterator[tuple[str, int]]:
+def sink_process(url: str, workers: int, inflight: int) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "DATABASE_URL": url, "RYTHMIQ_SINK_TOKEN": "bench-token"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rythmiq_otel", "sink", "--port", "0", "--workers", str(workers),
-         "--max-inflight", "4", "--maintenance-interval", "0"],
+         "--max-inflight", str(inflight), "--maintenance-interval", "0"],
         env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT,
     )
     try:
@@ -298,9 +298,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three log phases (medians)")
+    parser.add_argument("--max-inflight", type=int, default=4, help="the sink's --max-inflight (per process)")
     args = parser.parse_args()
     print(f"# {args.batches} batches x {args.batch} log records, {args.clients} clients, "
-          f"{args.workers} sink workers, {os.cpu_count()} cores, {args.rounds} rounds", flush=True)
+          f"{args.workers} sink workers (max inflight {args.max_inflight}), {os.cpu_count()} cores, "
+          f"{args.rounds} rounds", flush=True)
     logs = log_bodies(args.batches, args.batch)
     total = args.batches * args.batch
     layer = PiiLayer()
@@ -310,7 +312,7 @@ def main() -> None:
     results: dict[str, list[Measure]] = {"decode": [], "copy": [], "e2e": []}
     with postgres() as (url, postgres_pid), \
             multiprocessing.get_context("spawn").Pool(args.workers) as decoders, \
-            sink_process(url, args.workers) as (base, sink_pid):
+            sink_process(url, args.workers, args.max_inflight) as (base, sink_pid):
         decoders.map(_decode_share, [logs[:2]] * args.workers)  # warm up imports
         meter = CpuMeter(sink_pid, postgres_pid)
         for round_number in range(1, args.rounds + 1):
