@@ -13,12 +13,12 @@
    with the spec's §5 queries (``_demo_report``). ``--jobs N`` submits N jobs, waits until all their rows
    are stored, prints the summary and exits 0: a smoke test of the whole pipeline.
 
-Every child runs in its own session, so a Ctrl-C at the terminal reaches only this command, which then
-stops them in order: services first (their last telemetry still has a collector and a sink to go to),
-then the collector, then the store (which stops the embedded PostgreSQL if it started it). Ports come from
-the components' own variables (``RYTHMIQ_SINK_PORT``, ``RYTHMIQ_COLLECTOR_*``) and default to the standard
-ones; a port already taken is one line naming the variable to change. Output of the children goes to
-``<RYTHMIQ_DATA_DIR>/demo/`` (JSON log lines of every service, the sink's and the collector's logs).
+Every child runs in its own session (``_demo_processes``), so a Ctrl-C at the terminal reaches only this
+command, which then stops them in order: services first (their last telemetry still has a collector and a
+sink to go to), then the collector, then the store (which stops the embedded PostgreSQL if it started it).
+Ports come from the components' own variables (``RYTHMIQ_SINK_PORT``, ``RYTHMIQ_COLLECTOR_*``) and default
+to the standard ones; a port already taken is one line naming the variable to change. The children's
+output goes to ``<RYTHMIQ_DATA_DIR>/demo/`` (every service's JSON lines, the store's and collector's logs).
 """
 
 from __future__ import annotations
@@ -26,25 +26,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import queue
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import httpx
 import psycopg
 
 from examples import _demo_report, _demo_traffic
+from examples._demo_processes import Child, DemoError, check_ports
 from examples.run import API_TOKEN
 from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
 
@@ -57,138 +54,9 @@ _COLLECTOR_READY = "Everything is ready"
 _PROG = "python -m examples.demo"
 
 
-class DemoError(Exception):
-    """A failure the user can act on: printed as one line, exit status 2."""
-
-
-class _Child:
-    """One child process in its own session, its output (stdout and stderr) copied to a log file.
-
-    A reader thread keeps the last lines (for a one-line reason when the child fails) and, until the child
-    is ready, hands every line to ``wait_for`` so start-up can follow what the child says.
-    """
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name, self.log_path = name, log_path
-        self.tail: deque[str] = deque(maxlen=40)
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._starting = True
-        self._log: IO[bytes] = log_path.open("ab")
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
-        self._reader = threading.Thread(target=self._read, name=f"{name}-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            self._log.write(raw)
-            self._log.flush()
-            line = raw.decode(errors="replace").rstrip()
-            self.tail.append(line)
-            if self._starting:
-                self._lines.put(line)
-        self._lines.put(None)
-
-    def wait_for(self, ready: Callable[[str], bool], timeout: float,
-                 on_line: Callable[[str], None] = lambda line: None) -> str:
-        """Read the child's lines until ``ready(line)``; each one goes to ``on_line`` on the way."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise DemoError(f"{self.name} did not start within {timeout:.0f} s "
-                                f"(see {self.log_path})") from None
-            if line is None:
-                raise DemoError(f"{self.name} exited during start-up: {self.last_words()}")
-            on_line(line)
-            if ready(line):
-                self._starting = False
-                return line
-
-    def last_words(self) -> str:
-        """The child's last error line (or last line), cut to one screen line."""
-        lines = [line.strip() for line in self.tail if line.strip()]
-        errors = [line for line in lines if "error" in line.lower() or line.startswith("rythmiq-otel")]
-        last = (errors or lines or [f"no output, exit status {self.process.poll()}"])[-1]
-        return last if len(last) <= 300 else last[:297] + "..."
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise DemoError(f"{self.name} stopped unexpectedly: {self.last_words()} (see {self.log_path})")
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> None:
-        """Ask the child to stop (``sig``) and wait ``timeout`` s; then leave nothing of its process group.
-
-        The group holds the child's own children too (the services' api, webhook, platform and workers):
-        they get a few seconds to finish after the child is gone, then whatever is left is killed, so even
-        a child that ignores ``sig`` or dies first orphans nothing.
-        """
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=timeout)
-        group = self.process.pid  # start_new_session: the child leads its own group
-        deadline = time.monotonic() + (5 if self.process.poll() is not None else 0)
-        while _group_alive(group) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.process.wait()
-        self._reader.join(timeout=5)
-        self._log.close()
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _rythmiq_otel(*arguments: str) -> list[str]:
     """The ``rythmiq-otel`` command of this interpreter (no PATH lookup: ``make run`` does not activate)."""
     return [sys.executable, "-m", "rythmiq_otel", *arguments]
-
-
-def _check_port(variable: str, value: str, what: str) -> None:
-    """Fail with one line when the port in ``value`` (``port`` or ``host:port``, as ``variable`` holds it)
-    cannot be bound, before a child fails with a traceback; the line suggests another value to set."""
-    host, _, port_text = value.strip().rpartition(":")
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise DemoError(f"{variable}={value!r} is not a port or host:port") from None
-    if port == 0:
-        return
-    bind_host = "127.0.0.1" if host in ("", "localhost") else host.strip("[]")
-    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is fine
-        try:
-            probe.bind((bind_host, port))
-        except OSError as err:
-            other = port + 10000 if port + 10000 <= 65535 else port - 10000
-            suggestion = f"{host}:{other}" if host else str(other)
-            raise DemoError(f"port {port} ({what}) is not free ({err.strerror}); set another, e.g. "
-                            f"{variable}={suggestion}, or stop what is using it") from None
-
-
-# (variable, default, what) of every port the run listens on; the services take free ones themselves
-_SINK_PORT = ("RYTHMIQ_SINK_PORT", "4320", "sink")
-_COLLECTOR_PORTS = (  # the sidecar config's listeners, see collector/README.md
-    ("RYTHMIQ_COLLECTOR_HTTP_ENDPOINT", "localhost:4318", "collector OTLP/HTTP"),
-    ("RYTHMIQ_COLLECTOR_GRPC_ENDPOINT", "localhost:4317", "collector OTLP/gRPC"),
-    ("RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT", "localhost:13133", "collector health check"),
-    ("RYTHMIQ_COLLECTOR_METRICS_PORT", "8888", "collector metrics"),
-)
-
-
-def _check_ports(env: dict[str, str], *, collector: bool) -> None:
-    """Every port the run will listen on, checked before anything starts."""
-    for variable, default, what in (_SINK_PORT, *(_COLLECTOR_PORTS if collector else ())):
-        _check_port(variable, env.get(variable, default), what)
 
 
 def _collector_available() -> bool:
@@ -228,12 +96,12 @@ class _Demo:
 
     def __init__(self, run_dir: Path, env: dict[str, str]) -> None:
         self.run_dir, self.env = run_dir, env
-        self.children: list[_Child] = []
+        self.children: list[Child] = []
         self.submitted: list[str] = []
         self.refused = 0  # jobs refused in a row
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> _Child:
-        child = _Child(name, argv, env or self.env, self.run_dir / f"{name}.log")
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        child = Child(name, argv, env or self.env, self.run_dir / f"{name}.log")
         self.children.append(child)
         return child
 
@@ -424,7 +292,7 @@ def run(jobs: int | None, use_collector: bool) -> None:
             if not use_collector:
                 print("collector  off (--no-collector); the services export straight to the sink", flush=True)
             use_collector = use_collector and _collector_available()
-            _check_ports(env, collector=use_collector)
+            check_ports(env, collector=use_collector)
             sink_url = demo.start_store(token_generated)
             if use_collector:
                 api_url = demo.start_services(demo.start_collector(sink_url), headers=None)

@@ -97,8 +97,9 @@ def _demo(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[s
                           capture_output=True, text=True, check=False, timeout=120)
 
 
-def test_demo_runs_the_whole_system_then_stops_everything(demo_env):
-    result = _demo(demo_env, "--jobs", str(JOBS))
+@pytest.mark.parametrize("route", ["collector", "direct"])
+def test_demo_runs_the_whole_system_then_stops_everything(demo_env, route):
+    result = _demo(demo_env, "--jobs", str(JOBS), *(["--no-collector"] if route == "direct" else []))
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -107,10 +108,13 @@ def test_demo_runs_the_whole_system_then_stops_everything(demo_env):
     assert re.search(rf"jobs 24h {JOBS} +\(completed 4, failed 2, in progress 0\)", out), out
     assert "error rate 33.3%" in out
     assert "OCR_FAILURE" in out and "CORRUPT_DATA" in out
-    collector = re.search(r"^collector  (\S+)", out, re.MULTILINE)
-    assert collector is not None
-    if collector.group(1) != "none":
-        assert re.search(r"^services .* -> http://127\.0\.0\.1:\d+$", out, re.MULTILINE)
+    # through the collector when one is built (and not --no-collector), else straight to the sink
+    sink = re.search(r"^store      sink (\S+)", out, re.MULTILINE)
+    exports_to = re.search(r"^services .* -> (\S+)$", out, re.MULTILINE)
+    via_collector = re.search(r"^collector  http://\S+ -> sink", out, re.MULTILINE) is not None
+    assert sink and exports_to
+    assert (exports_to.group(1) == sink.group(1)) is not via_collector
+    assert not (route == "direct" and via_collector)
     trace = re.search(r"rythmiq-otel trace ([0-9a-f-]{36})$", out, re.MULTILINE)
     assert trace is not None
     assert "stopped    embedded PostgreSQL" in out
