@@ -19,6 +19,8 @@ from typing import Any
 
 import psycopg
 
+from rythmiq_otel import vocab
+
 JOBS_24H = "SELECT COUNT(*) FROM job_runs WHERE created_at > now() - interval '24 hours'"
 STATUS_24H = """
 SELECT status, COUNT(*) FROM job_runs WHERE created_at > now() - interval '24 hours' GROUP BY status
@@ -53,7 +55,7 @@ LANDED = """
 SELECT COUNT(*) FROM job_runs j
 WHERE j.job_id = ANY(%s::uuid[]) AND j.status IN ('completed', 'failed')
   AND EXISTS (SELECT 1 FROM cpu_metrics c WHERE c.job_id = j.job_id)
-  AND EXISTS (SELECT 1 FROM logs l WHERE l.job_id = j.job_id AND l.event_name = 'webhook.processed')
+  AND EXISTS (SELECT 1 FROM logs l WHERE l.job_id = j.job_id AND l.event_name = %s)
 """
 
 
@@ -65,13 +67,13 @@ def _scalar(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
 def landed(database_url: str, job_ids: Sequence[str]) -> int:
     """How many of ``job_ids`` have all their rows stored (see ``LANDED``)."""
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-        return int(_scalar(conn, LANDED, list(job_ids)))
+        return int(_scalar(conn, LANDED, list(job_ids), vocab.EVENT_WEBHOOK_PROCESSED))
 
 
 def trace_command(correlation_id: str) -> str:
     """The ``rythmiq-otel trace`` line to copy: this venv's script (``make run`` does not put it on PATH),
-    relative to the current directory when inside it, with ``RYTHMIQ_DATA_DIR`` when the store is not the
-    default one (otherwise the command would look in another embedded server)."""
+    relative to the current directory when inside it, with ``RYTHMIQ_DATA_DIR`` when that is set (without it
+    the command would look in the default embedded server, not this run's)."""
     script = Path(sys.executable).parent / "rythmiq-otel"
     try:
         shown = str(script.relative_to(Path.cwd()))
@@ -117,7 +119,7 @@ def summary(database_url: str, *, submitted: int) -> list[str]:
     ]
     for index, (created_at, code, job_id, path) in enumerate(errors):
         label = "recent errors" if index == 0 else ""
-        lines.append(f"   {label:<15}{created_at:%H:%M:%S}  {code:<18} {job_id}  {path or '-'}")
+        lines.append(f"   {label:<15}{created_at.astimezone():%H:%M:%S}  {code:<18} {job_id}  {path or '-'}")
     if latest is not None:
         lines.append(f"   trace a job    {trace_command(str(latest))}")
     return lines
