@@ -10,16 +10,15 @@ protobuf encoding, so a redelivered point conflicts and is dropped.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ._context import MapContext
-from ._origin import dumps, origins
+from ._origin import dedup_key, dumps, origins
 from ._rows import MetricPointRow
-from ._values import attributes_dict, clean_text, from_unix_nano, hex_to_uuid_text, valid_time_ns
+from ._values import attributes_dict, clean_text, from_unix_nano, valid_time_ns
 
 _TEMPORALITY = ("unspecified", "delta", "cumulative")
 _NO_RECORDED_VALUE = 1
@@ -116,7 +115,6 @@ def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPoi
     start = point.start_time_unix_nano
     attrs = ctx.scrubber.attributes(attributes_dict(point.attributes, ctx.repairs), "attributes",
                                     ctx.redactions)
-    digest = hashlib.md5(metric.identity + point.SerializeToString(), usedforsecurity=False).hexdigest()
     return MetricPointRow(
         time=from_unix_nano(point.time_unix_nano),
         start_time=from_unix_nano(start) if valid_time_ns(start, ctx.horizon_ns) else None,
@@ -129,7 +127,7 @@ def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPoi
         resource=metric.resource_json,
         value=value, count=count, sum=total, min=low, max=high,
         bucket_bounds=bounds, bucket_counts=counts,
-        dedup_key=hex_to_uuid_text(digest),
+        dedup_key=dedup_key(metric.identity, point),
     )
 
 
