@@ -63,7 +63,8 @@ def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
     ]
     links = [
         {"trace_id": trace_id_hex(link.trace_id, repairs), "span_id": span_id_hex(link.span_id, repairs),
-         "attributes": attributes_dict(link.attributes, repairs)}
+         "attributes": ctx.scrubber.attributes(attributes_dict(link.attributes, repairs), "link",
+                                               ctx.redactions)}
         for link in span.links
     ]
     status_message = clean_text(span.status.message, repairs)

@@ -38,6 +38,17 @@ def test_span_fields_land_in_their_columns() -> None:
     assert not ctx.repairs
 
 
+def test_pii_in_span_link_attributes_is_redacted_like_event_attributes() -> None:
+    span = otlp.span("linked", trace_id=TRACE, span_id=b"\x01" * 8)
+    link = span.links.add(trace_id=TRACE, span_id=b"\x02" * 8)
+    link.attributes.extend(otlp.key_values({"email": "jane@example.com"}))
+    ctx = _ctx()
+    [row] = span_rows(otlp.spans_request([span]), ctx)
+    [stored] = json.loads(row.links)
+    assert "jane" not in row.links and stored["attributes"]["email"].startswith("[REDACTED:")
+    assert ctx.redactions == {"link.email:email": 1}
+
+
 def test_spans_without_usable_ids_or_start_are_rejected_and_the_rest_kept() -> None:
     request = otlp.spans_request([
         otlp.span("bad trace", trace_id=b"\x01" * 3, span_id=b"\x01" * 8),
