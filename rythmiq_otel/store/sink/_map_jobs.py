@@ -26,20 +26,25 @@ from rythmiq_otel import vocab
 from ._rows import CpuMetricsRow, ErrorEventRow, JobUpdate, LogRow
 from ._values import Repairs, as_float, as_int
 
-#: Namespace of the deterministic ids of derived rows (error_events.id, cpu_metrics.id).
+#: Namespace of the deterministic ids of derived rows (error_events.id; cpu_metrics is keyed on job_id).
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://rythmiq.one/otel/sink")
 STATUS_RANK = {status: rank for rank, status in enumerate(vocab.JOB_STATUSES)}
 UNKNOWN_STAGE = "unknown"
 
-_LIFECYCLE = frozenset({
-    vocab.EVENT_JOB_CREATED, vocab.EVENT_JOB_STARTED, vocab.EVENT_JOB_COMPLETED, vocab.EVENT_JOB_FAILED,
-    vocab.EVENT_WEBHOOK_PROCESSED, vocab.EVENT_METRICS_SUMMARY,
-})
 _TEXT_COLUMNS = frozenset({"execution_temperature", "processing_path"})
 _INT_COLUMNS = frozenset({"input_file_size_bytes", "output_file_size_bytes", "page_count"})
 _BOOL_COLUMNS = frozenset({"enhancement_skipped"})
 # §4.2's persistence code writes 0 for a stage it has no number for; the table's columns are NOT NULL.
 _ZERO_DEFAULT_COLUMNS = frozenset({"total_cpu_seconds", *vocab.STAGE_CPU_COLUMN.values()})
+#: The status each lifecycle event reports; webhook.processed says it in ``extra.status``.
+_STATUS_BY_EVENT = {
+    vocab.EVENT_JOB_CREATED: "pending",
+    vocab.EVENT_JOB_STARTED: "processing",
+    vocab.EVENT_METRICS_SUMMARY: "processing",
+    vocab.EVENT_JOB_COMPLETED: "completed",
+    vocab.EVENT_JOB_FAILED: "failed",
+}
+_LIFECYCLE = frozenset({*_STATUS_BY_EVENT, vocab.EVENT_WEBHOOK_PROCESSED})
 _WEBHOOK_STATUS = {"completed": "completed", "success": "completed", "succeeded": "completed",
                    "failed": "failed", "failure": "failed", "error": "failed"}
 
@@ -106,13 +111,7 @@ def job_updates(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[JobUpdate]
             continue
         extra = _extra(row)
         event, at = row.event_name, row.timestamp
-        status = {
-            vocab.EVENT_JOB_CREATED: "pending",
-            vocab.EVENT_JOB_STARTED: "processing",
-            vocab.EVENT_METRICS_SUMMARY: "processing",
-            vocab.EVENT_JOB_COMPLETED: "completed",
-            vocab.EVENT_JOB_FAILED: "failed",
-        }.get(event)
+        status = _STATUS_BY_EVENT.get(event)
         if event == vocab.EVENT_WEBHOOK_PROCESSED:
             reported = _text(extra.get("status"))
             status = _WEBHOOK_STATUS.get(reported.lower()) if reported else None
