@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from rythmiq_otel.store.collector import VARIANTS, collector_dir
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.wheel_build import REPO, build_wheel
 
 
 def test_the_checkout_finds_the_top_level_collector_directory() -> None:
@@ -20,12 +19,7 @@ def test_the_checkout_finds_the_top_level_collector_directory() -> None:
 
 @pytest.mark.slow
 def test_an_installed_wheel_ships_and_finds_every_config(tmp_path: Path) -> None:
-    build = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(REPO)],
-        check=False, capture_output=True, text=True, timeout=180,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    wheel = build_wheel(tmp_path / "dist")
     site = tmp_path / "site-packages"
     zipfile.ZipFile(wheel).extractall(site)  # what installing the wheel puts on disk
     code = (
