@@ -3,8 +3,9 @@
 Run as ``python _emit.py SPEC.json ENDPOINT``. The spec is ``{"logs": [...], "spans": [...],
 "metrics": [...]}``: logs as ``{"body", "attributes", "trace_id"?}``, spans as ``{"name", "attributes",
 "events": [{"name", "attributes"}]}``, metrics as ``{"name", "attributes"}`` (one counter add each).
-``"flush_every"`` sends the logs in several requests. Everything is flushed before the process exits,
-so a zero exit status means the collector accepted every request.
+``"flush_every"`` sends the logs in several requests. Each signal is recorded in memory first and then
+exported with the OTLP exporter called directly (a batch or simple processor would swallow a failed
+export), so a zero exit status means the collector accepted every request.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 
@@ -35,29 +37,37 @@ def _log_context(trace_id: str | None) -> Any:
 
 
 def emit_logs(spec: dict[str, Any], endpoint: str, resource: Resource) -> None:
+    finished = InMemoryLogRecordExporter()
     provider = LoggerProvider(resource=resource)
-    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs")))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(finished))
     logger = provider.get_logger("collector-test")
-    every = spec.get("flush_every") or len(spec["logs"]) or 1
-    for index, record in enumerate(spec["logs"], start=1):
+    for record in spec["logs"]:
         logger.emit(
             body=record["body"],
             attributes=record.get("attributes"),
             context=_log_context(record.get("trace_id")),
         )
-        if index % every == 0 and not provider.force_flush():
+    records = finished.get_finished_logs()
+    every = spec.get("flush_every") or len(records)
+    exporter = OTLPLogExporter(endpoint=f"{endpoint}/v1/logs")
+    for first in range(0, len(records), every):
+        if exporter.export(records[first : first + every]).name != "SUCCESS":
             raise SystemExit("log export failed")
     provider.shutdown()
 
 
 def emit_spans(spec: dict[str, Any], endpoint: str, resource: Resource) -> None:
+    finished = InMemorySpanExporter()
     provider = TracerProvider(resource=resource)
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
+    provider.add_span_processor(SimpleSpanProcessor(finished))
     tracer = provider.get_tracer("collector-test")
     for item in spec["spans"]:
         with tracer.start_as_current_span(item["name"], attributes=item.get("attributes")) as span:
             for event in item.get("events", []):
                 span.add_event(event["name"], attributes=event.get("attributes"))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
+    if exporter.export(finished.get_finished_spans()).name != "SUCCESS":
+        raise SystemExit("span export failed")
     provider.shutdown()
 
 
