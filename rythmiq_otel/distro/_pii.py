@@ -51,12 +51,10 @@ class RedactionReporter:
         self,
         meter: metrics.Meter | None = None,
         *,
-        layer: str = LAYER,
         repeat_interval_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._meter = meter
-        self._layer = layer
         self._interval = repeat_interval_s
         self._clock = clock
         self._counter: metrics.Counter | None = None
@@ -82,7 +80,7 @@ class RedactionReporter:
             by_rule[redaction.rule] = by_rule.get(redaction.rule, 0) + 1
         counter = self._redactions_counter()
         for rule, count in by_rule.items():
-            counter.add(count, {"layer": self._layer, "rule": rule})
+            counter.add(count, {"layer": LAYER, "rule": rule})
         if _reporting.get():
             return
         signature = (tuple(sorted(by_rule)), tuple(sorted({redaction.path for redaction in redactions})))
@@ -96,7 +94,7 @@ class RedactionReporter:
                 extra={
                     vocab.EVENT_FIELD: vocab.EVENT_PII_REDACTED,
                     "extra": {
-                        "layer": self._layer,
+                        "layer": LAYER,
                         "rules": list(signature[0]),
                         "paths": list(signature[1]),
                         "repeats": repeats,
@@ -193,11 +191,6 @@ class ScrubbingSpanExporter(SpanExporter):
         self._inner = inner
         self._scrubber = scrubber
         self._report = reporter
-
-    @property
-    def inner(self) -> SpanExporter:
-        """The wrapped exporter (for fork hooks and shutdown, which act on the real one)."""
-        return self._inner
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Scrub each span (a copy only where something matched), report the hits, export the rest."""
