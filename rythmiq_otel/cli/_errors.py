@@ -1,7 +1,28 @@
-"""The one exception type a command raises to fail with a one-line message."""
+"""How a command fails: the one exception type for a one-line message, and the helpers that make one."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
     """A user-facing failure: the message is one sentence naming what was wrong and what was expected."""
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action``, turning the store's one-sentence errors (``StoreError``) into a ``CommandError``."""
+    from rythmiq_otel.store import StoreError
+
+    try:
+        return action()
+    except StoreError as err:
+        raise CommandError(str(err)) from err
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message (psycopg errors add DETAIL and HINT lines), else its type."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

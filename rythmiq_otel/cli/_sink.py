@@ -12,7 +12,7 @@ import argparse
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ._errors import CommandError
+from ._errors import CommandError, first_line, guarded
 
 if TYPE_CHECKING:
     from rythmiq_otel.store.sink import SinkSettings
@@ -53,12 +53,9 @@ def _sink_options(sink: argparse.ArgumentParser) -> None:
 
 
 def _database_url(*, start: bool) -> str:
-    from rythmiq_otel.store import StoreError, resolve_database_url
+    from rythmiq_otel.store import resolve_database_url
 
-    try:
-        return resolve_database_url(start=start)
-    except StoreError as err:
-        raise CommandError(str(err)) from err
+    return guarded(lambda: resolve_database_url(start=start))
 
 
 def _settings(args: argparse.Namespace, *, token: str | None = None) -> SinkSettings:
@@ -76,7 +73,6 @@ def _settings(args: argparse.Namespace, *, token: str | None = None) -> SinkSett
 def _up(args: argparse.Namespace) -> int:
     import secrets
 
-    from rythmiq_otel.store import StoreError
     from rythmiq_otel.store.sink._up import up
 
     generated = None
@@ -88,10 +84,8 @@ def _up(args: argparse.Namespace) -> int:
         # A newcomer's first run: no token configured, so make one for this run and print it.
         generated = secrets.token_urlsafe(24)
         settings = _settings(args, token=generated)
-    try:
-        up(settings, token_generated=generated is not None, say=lambda line: print(line, flush=True))
-    except StoreError as err:
-        raise CommandError(str(err)) from err
+    token_generated = generated is not None
+    guarded(lambda: up(settings, token_generated=token_generated, say=lambda line: print(line, flush=True)))
     return 0
 
 
@@ -119,7 +113,7 @@ def _trace(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(str(err)) from err
     except psycopg.Error as err:
-        raise CommandError(f"cannot read the store: {err}".splitlines()[0]) from err
+        raise CommandError(f"cannot read the store: {first_line(err)}") from err
     if not entries:
         raise CommandError(f"nothing stored for {args.identifier!r} (no log record or span carries it)")
     if args.json:

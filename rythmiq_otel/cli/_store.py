@@ -7,12 +7,12 @@ Configured by ``DATABASE_URL``, ``RYTHMIQ_DATA_DIR`` and ``RYTHMIQ_CPU_BUDGET_HO
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._errors import CommandError
+from ._errors import CommandError, first_line, guarded
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,20 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     maintain.set_defaults(handler=_maintain)
 
 
-def _guarded(action: Callable[[], Any]) -> Any:
-    """Run ``action``, turning the store's one-sentence errors into a ``CommandError``."""
-    from rythmiq_otel.store import StoreError
-
-    try:
-        return action()
-    except StoreError as err:
-        raise CommandError(str(err)) from err
-
-
 def _settings() -> StoreSettings:
     from rythmiq_otel.store import load_settings
 
-    return _guarded(load_settings)
+    return guarded(load_settings)
 
 
 def _embedded_pgdata(without_it: str) -> Path | None:
@@ -77,8 +67,8 @@ def _db_start(args: argparse.Namespace) -> int:
 
     pgdata = _embedded_pgdata("the store uses that server, so no embedded server is started")
     if pgdata is not None:
-        before = _embedded.state(pgdata)
-        state = _guarded(lambda: _embedded.start(pgdata))
+        before = guarded(lambda: _embedded.state(pgdata))
+        state = guarded(lambda: _embedded.start(pgdata))
         verb = "already running" if before.running else "started"
         print(f"{verb}: PostgreSQL (pid {state.pid}) in {pgdata}")
         print(state.url())
@@ -90,7 +80,7 @@ def _db_stop(args: argparse.Namespace) -> int:
 
     pgdata = _embedded_pgdata("there is no embedded server to stop")
     if pgdata is not None:
-        stopped = _guarded(lambda: _embedded.stop(pgdata))
+        stopped = guarded(lambda: _embedded.stop(pgdata))
         print(f"{'stopped' if stopped else 'not running'}: PostgreSQL in {pgdata}")
     return 0
 
@@ -101,7 +91,7 @@ def _db_status(args: argparse.Namespace) -> int:
     pgdata = _embedded_pgdata("the embedded server is not used")
     if pgdata is None:
         return 0
-    state = _guarded(lambda: _embedded.state(pgdata))
+    state = guarded(lambda: _embedded.state(pgdata))
     if not state.running:
         print(f"stopped: PostgreSQL in {pgdata}")
         return EXIT_NOT_RUNNING
@@ -114,7 +104,7 @@ def _db_url(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import resolve_database_url
 
     settings = _settings()
-    print(_guarded(lambda: resolve_database_url(settings)))
+    print(guarded(lambda: resolve_database_url(settings)))
     return 0
 
 
@@ -126,12 +116,11 @@ def _connect(settings: StoreSettings) -> Iterator[psycopg.Connection]:
     from rythmiq_otel.store import resolve_database_url
     from rythmiq_otel.store._database_url import redact_url
 
-    url = _guarded(lambda: resolve_database_url(settings))
+    url = guarded(lambda: resolve_database_url(settings))
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CommandError(f"cannot connect to {redact_url(url)}: {reason}") from err
+        raise CommandError(f"cannot connect to {redact_url(url)}: {first_line(err)}") from err
     with conn:
         yield conn
 
@@ -141,9 +130,9 @@ def _migrate(args: argparse.Namespace) -> int:
     from rythmiq_otel.store._db_config import write_cpu_budget
 
     settings = _settings()
-    known = _guarded(load_migrations)
+    known = guarded(load_migrations)
     with _connect(settings) as conn:
-        done = _guarded(lambda: migrate(conn, known, dry_run=args.dry_run))
+        done = guarded(lambda: migrate(conn, known, dry_run=args.dry_run))
         if settings.cpu_budget_from_env and not args.dry_run:
             write_cpu_budget(conn, settings.cpu_budget_hours)
     verb = "pending" if args.dry_run else "applied"
@@ -160,7 +149,7 @@ def _maintain(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import pending_migrations, run_maintenance
 
     with _connect(_settings()) as conn:
-        pending = _guarded(lambda: pending_migrations(conn))
+        pending = guarded(lambda: pending_migrations(conn))
         if pending:
             raise CommandError(
                 f"{len(pending)} migrations are pending (first: {pending[0].name});"
@@ -169,7 +158,7 @@ def _maintain(args: argparse.Namespace) -> int:
         try:
             steps = run_maintenance(conn)
         except psycopg.Error as err:
-            raise CommandError(f"maintenance failed: {str(err).strip().splitlines()[0]}") from err
+            raise CommandError(f"maintenance failed: {first_line(err)}") from err
     for step in steps:
         print(step)
     return 0
