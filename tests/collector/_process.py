@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,11 +22,37 @@ _LABEL = re.compile(r'(\w+)="([^"]*)"')
 EMIT = Path(__file__).with_name("_emit.py")
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now (all bound at once, so
+    none is handed out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Poll the health check on ``port`` until it answers 200 (True), ``process`` exits or ``timeout``
+    seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:  # not listening yet, or not healthy yet (urllib's errors are OSErrors)
+            pass
+        time.sleep(0.1)
+    return False
 
 
 class CollectorProcess:
@@ -46,7 +71,7 @@ class CollectorProcess:
         self.binary = binary
         self.configs = list(configs)
         self.log_path = log_path
-        self.grpc_port, self.http_port, self.health_port, self.metrics_port = (free_port() for _ in range(4))
+        self.grpc_port, self.http_port, self.health_port, self.metrics_port = free_ports(4)
         self.env = {
             **{key: value for key, value in os.environ.items() if not key.startswith(("RYTHMIQ_", "OTEL_"))},
             "RYTHMIQ_SINK_ENDPOINT": sink_url,
@@ -76,17 +101,10 @@ class CollectorProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"collector exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/", timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            time.sleep(0.1)
+        if wait_healthy(self.health_port, self.process, timeout):
+            return self
+        if self.process.poll() is not None:
+            raise RuntimeError(f"collector exited with {self.process.returncode}: {self.log_tail()}")
         self.kill()
         raise RuntimeError(f"collector not healthy after {timeout} s: {self.log_tail()}")
 

@@ -7,15 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from rythmiq_otel.store.collector import config_files, manifest_path
 from rythmiq_otel.store.collector._build import _with_output_path, builder_version, dist_name, manifest_key
-from tests.collector._process import free_port
+from tests.collector._process import free_ports, wait_healthy
 
 RYTHMIQ_OTEL = [sys.executable, "-m", "rythmiq_otel"]
 
@@ -139,29 +137,20 @@ def test_an_invalid_config_fails_in_one_line_naming_the_problem(
 def test_run_starts_the_sidecar_until_terminated(
     collector_binary: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    health, metrics = free_port(), free_port()
+    grpc, http, health, metrics = free_ports(4)
     env = {
         **clean_env,
         "RYTHMIQ_COLLECTOR_BIN": str(collector_binary),
-        "RYTHMIQ_COLLECTOR_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}",
-        "RYTHMIQ_COLLECTOR_HTTP_ENDPOINT": f"127.0.0.1:{free_port()}",
+        "RYTHMIQ_COLLECTOR_GRPC_ENDPOINT": f"127.0.0.1:{grpc}",
+        "RYTHMIQ_COLLECTOR_HTTP_ENDPOINT": f"127.0.0.1:{http}",
         "RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{health}",
         "RYTHMIQ_COLLECTOR_METRICS_PORT": str(metrics),
         "RYTHMIQ_COLLECTOR_STORAGE_DIR": str(tmp_path / "queue"),
     }
     process = subprocess.Popen([*RYTHMIQ_OTEL, "collector", "run"], env=env, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{health}/", timeout=1) as answer:
-                    status = answer.status
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the collector started by `collector run` never became healthy")
-        assert status == 200
+        healthy = wait_healthy(health, process, timeout=30)
+        assert healthy, "the collector started by `collector run` never became healthy"
         assert (tmp_path / "queue").is_dir()  # the persistent queue's directory was created
         process.send_signal(signal.SIGTERM)  # `run` exec'd the collector: the signal reaches it directly
         assert process.wait(timeout=20) == 0

@@ -23,21 +23,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.collector._process import free_ports
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = 6
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _rythmiq_otel(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -53,7 +44,7 @@ def demo_env() -> Iterator[dict[str, str]]:
     and concurrent pytest runs reset ``/tmp/pytest-of-<user>`` to 0700 (docs/store.md).
     """
     data_dir = Path(tempfile.mkdtemp(prefix="rythmiq-demo-test-"))
-    http, grpc, health, metrics = _free_ports(4)
+    http, grpc, health, metrics = free_ports(4)
     env = {
         **{key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "RYTHMIQ_SINK_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS")},
