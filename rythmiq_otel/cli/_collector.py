@@ -20,6 +20,7 @@ from ._errors import CommandError
 if TYPE_CHECKING:
     from rythmiq_otel.store.collector import CollectorBinary
 
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Register ``collector build``, ``collector validate`` and ``collector run``."""
     from rythmiq_otel.store.collector import VARIANTS

@@ -47,7 +47,6 @@ def receiver() -> Iterator[RestartableReceiver]:
     server.stop()
 
 
-
 @pytest.fixture
 def start_collector(collector_binary: Path, tmp_path: Path) -> Iterator[CollectorFactory]:
     """Start collectors (``configs``, ``sink_url``, optional ``env``); every one is killed at teardown."""

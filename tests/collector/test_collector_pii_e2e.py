@@ -16,7 +16,7 @@ import pytest
 
 from rythmiq_otel import pii
 from rythmiq_otel.store.collector import config_files
-from tests.collector._process import emit
+from tests.collector._process import CollectorFactory, emit
 from tests.collector._receiver import RestartableReceiver
 from tests.pii_canaries import Canary, assert_no_canary, canaries
 
@@ -67,7 +67,7 @@ def _spec(path: Path) -> Path:
 
 
 def test_no_canary_passes_the_collector(
-    start_collector, receiver: RestartableReceiver, tmp_path: Path
+    start_collector: CollectorFactory, receiver: RestartableReceiver, tmp_path: Path
 ) -> None:
     collector = start_collector(config_files("sidecar"), receiver.url)
     expected_logs = sum(len(_logs(canary)) for canary in CORPUS)

@@ -54,6 +54,7 @@ def _ottl(pattern: str) -> str:
 
 def test_key_pattern_blocks_exactly_what_pii_blocks() -> None:
     matcher = re.compile(key_pattern())
+
     def blocked(key: str) -> bool:
         return key not in pii.SAFE_KEYS and pii.DEFAULT_SCRUBBER._key_rule(key) is not None
 

@@ -25,7 +25,7 @@ import pytest
 from examples.run import ExampleSystem, start_system
 from rythmiq_otel import pii
 from rythmiq_otel.store.collector import config_files
-from tests.collector._process import CollectorProcess, free_port
+from tests.collector._process import CollectorFactory, CollectorProcess, free_port
 from tests.distro.conftest import RYTHMIQ_OTEL
 from tests.distro.test_pii_layer import CORPUS as CANARY_CORPUS
 from tests.distro.test_pii_layer import EMIT_CANARIES
@@ -112,7 +112,7 @@ def _run_jobs(system: ExampleSystem) -> list[str]:
 
 
 @pytest.fixture
-def collector_to(start_collector) -> Callable[[str], CollectorProcess]:
+def collector_to(start_collector: CollectorFactory) -> Callable[[str], CollectorProcess]:
     """A sidecar collector exporting to the sink at ``sink_url`` with the sink's token."""
     return lambda sink_url: start_collector(config_files("sidecar"), sink_url, RYTHMIQ_SINK_TOKEN=TOKEN)
 
@@ -128,7 +128,7 @@ def direct_database(migrated_database_factory: Callable[[], str]) -> str:
 
 
 def test_the_collector_path_writes_the_same_rows_as_the_direct_path(
-    collector_to, database_url: str, direct_database: str, tmp_path: Path
+    collector_to: Callable[[str], CollectorProcess], database_url: str, direct_database: str, tmp_path: Path
 ) -> None:
     with _sink(direct_database, free_port()) as sink_url:
         with start_system(otlp_endpoint=sink_url, log_dir=tmp_path / "direct", env=DIRECT_HEADERS) as system:
@@ -158,7 +158,7 @@ def _count(database_url: str, query: str) -> int:
 
 
 def test_jobs_run_while_the_sink_is_down_for_30_s_all_arrive_once(
-    collector_to, database_url: str, tmp_path: Path
+    collector_to: Callable[[str], CollectorProcess], database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     outage = 30.0
@@ -195,10 +195,8 @@ def _settled_counts(database_url: str, lines: int, jobs: int, timeout: float = 9
     assert _count(database_url, "SELECT count(*) FROM cpu_metrics") == jobs
 
 
-
-
 def test_with_the_sdk_guard_off_no_canary_reaches_postgres(
-    collector_to, database_url: str, tmp_path: Path
+    collector_to: Callable[[str], CollectorProcess], database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     with _sink(database_url, port) as sink_url:
