@@ -33,6 +33,7 @@ __all__ = [
     "Ingress",
     "UuidTraceIdGenerator",
     "baggage_context",
+    "canonical_uuid",
     "correlation_id_from_trace_id",
     "correlation_id_or_new",
     "current_correlation_id",
@@ -73,6 +74,13 @@ def trace_id_from_correlation_id(value: str) -> int | None:
     return trace_id or None
 
 
+def canonical_uuid(value: object) -> str | None:
+    """``value`` in lower case when it is a usable UUID (``trace_id_from_correlation_id``), else ``None``."""
+    if isinstance(value, str) and trace_id_from_correlation_id(value) is not None:
+        return value.lower()
+    return None
+
+
 def trace_correlation_id() -> str | None:
     """The current span's trace id as a correlation id, or ``None`` outside any valid span context."""
     span_context = trace.get_current_span().get_span_context()
@@ -90,10 +98,7 @@ def current_correlation_id() -> str | None:
     from_trace = trace_correlation_id()
     if from_trace is not None:
         return from_trace
-    value = baggage.get_baggage(vocab.BAGGAGE_CORRELATION_ID)
-    if isinstance(value, str) and trace_id_from_correlation_id(value) is not None:
-        return value.lower()
-    return None
+    return canonical_uuid(baggage.get_baggage(vocab.BAGGAGE_CORRELATION_ID))
 
 
 def correlation_id_or_new() -> str:

@@ -24,8 +24,8 @@ from opentelemetry.trace import Link, SpanKind
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._correlation import (
     baggage_context,
+    canonical_uuid,
     correlation_id_or_new,
-    trace_id_from_correlation_id,
 )
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
@@ -42,13 +42,10 @@ def _metadata(body: Any) -> tuple[str | None, str, str | None]:
     """(job_id, status, error_code) from the body, each bounded: an id only if a UUID, known values only."""
     if not isinstance(body, Mapping):
         return None, vocab.OTHER, None
-    job_id = body.get("job_id")
-    if not isinstance(job_id, str) or trace_id_from_correlation_id(job_id) is None:
-        job_id = None
     status = body.get("status")
     error_code = body.get("error_code")
     return (
-        job_id.lower() if job_id else None,
+        canonical_uuid(body.get("job_id")),
         status if status in _RESULT_STATUSES else vocab.OTHER,
         error_code if error_code in vocab.ERROR_CODES else (vocab.OTHER if error_code else None),
     )

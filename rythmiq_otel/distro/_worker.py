@@ -36,8 +36,8 @@ from rythmiq_otel import vocab
 from rythmiq_otel.distro import _metrics
 from rythmiq_otel.distro._correlation import (
     baggage_context,
+    canonical_uuid,
     correlation_id_or_new,
-    trace_id_from_correlation_id,
 )
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
@@ -111,12 +111,10 @@ class JobRun:
 def _job_id(payload: Any, problems: list[str]) -> str | None:
     """The payload's job id when it is a UUID; a bad one is reported in ``problems`` and left out."""
     value = payload.get("job_id") if isinstance(payload, Mapping) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or trace_id_from_correlation_id(value) is None:
+    job_id = canonical_uuid(value)
+    if job_id is None and value is not None:
         problems.append("Job payload has a job_id that is not a UUID; logging the job without it")
-        return None
-    return value.lower()
+    return job_id
 
 
 def _next_temperature() -> str:
