@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from rythmiq_otel.store import _embedded
 from rythmiq_otel.store._database_url import database_url_for
@@ -64,7 +65,8 @@ def pg_admin_url() -> Iterator[str]:
         server = _embedded.start(pgdata)
         with psycopg.connect(server.url(), autocommit=True) as conn:
             for name, value in _TEST_SERVER_SETTINGS.items():
-                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'".encode())
+                setting = sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+                conn.execute(setting)
             conn.execute("SELECT pg_reload_conf()")
         yield server.url()
     finally:
@@ -74,15 +76,17 @@ def pg_admin_url() -> Iterator[str]:
 
 def _create_database(admin_url: str, prefix: str, *, template: str | None = None) -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    clause = f" TEMPLATE {template}" if template else ""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}{clause}".encode())
+        conn.execute(statement)
     return name
 
 
 def _drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -158,18 +158,11 @@ def test_log_rows_read_back_from_postgres_equal_the_rows_written(
         assert as_read == as_written
 
 
-def test_readiness_needs_a_reachable_and_migrated_database(database_url: str, pg_admin_url: str) -> None:
+def test_readiness_needs_a_reachable_and_migrated_database(
+    database_url: str, empty_database_url: str
+) -> None:
     assert readiness(database_url) is None
-    empty = f"rythmiq_empty_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {empty}".encode())
-    try:
-        from rythmiq_otel.store import database_url_for
-
-        assert "not applied" in (readiness(database_url_for(pg_admin_url, empty)) or "")
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {empty} WITH (FORCE)".encode())
+    assert "not applied" in (readiness(empty_database_url) or "")
     assert "unreachable" in (readiness("postgresql://nobody@127.0.0.1:1/none") or "")
 
 
