@@ -117,6 +117,16 @@ def _job_id(payload: Any, problems: list[str]) -> str | None:
     return job_id
 
 
+def _elapsed(cpu_start: float, wall_start: float) -> tuple[float, float]:
+    """CPU and wall seconds since ``time.process_time()`` and ``time.perf_counter()`` read the two starts."""
+    return time.process_time() - cpu_start, time.perf_counter() - wall_start
+
+
+def _durations(cpu: float, wall: float) -> dict[str, float]:
+    """The ``cpu_seconds`` and ``latency_ms`` fields of a worker event, rounded alike in every event."""
+    return {"cpu_seconds": round(cpu, 6), "latency_ms": round(wall * 1000, 3)}
+
+
 def _next_temperature() -> str:
     """The first job a process runs is its cold start; every later one is warm."""
     return "cold" if next(_job_numbers) == 1 else "warm"
@@ -171,22 +181,22 @@ def _run_job(job: JobRun, span: trace.Span) -> Iterator[JobRun]:
     except GeneratorExit:  # the context was abandoned, not failed: nothing to report
         raise
     except BaseException as exc:  # SystemExit / KeyboardInterrupt mid-job still fail the job, then propagate
-        cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+        cpu, wall = _elapsed(cpu_start, wall_start)
         code, stage = _error_code(exc), job.current_stage or vocab.WORKER_STAGES[0]
         span.set_status(Status(StatusCode.ERROR, code))
         _metrics.instruments().record(vocab.METRIC_ERRORS_TOTAL, 1, error_code=code, stage=stage)
         _record_outcome(job, "failed", wall)
         emit(_log, logging.ERROR, "Job processing failed", event=vocab.EVENT_JOB_FAILED, stage=stage,
-             error_code=code, error_stage=stage, cpu_seconds=round(cpu, 6), latency_ms=round(wall * 1000, 3),
+             error_code=code, error_stage=stage, **_durations(cpu, wall),
              extra={"processing_path": job.processing_path, "quality_score": job.quality_score,
                     "execution_temperature": job.execution_temperature})
         _emit_summary(job, cpu, wall)
         raise
     else:
-        cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+        cpu, wall = _elapsed(cpu_start, wall_start)
         _record_outcome(job, "success", wall)
         emit(_log, logging.INFO, "Job completed successfully", event=vocab.EVENT_JOB_COMPLETED,
-             cpu_seconds=round(cpu, 6), latency_ms=round(wall * 1000, 3),
+             **_durations(cpu, wall),
              extra={"processing_path": job.processing_path, "quality_score": job.quality_score,
                     "ocr_confidence": job.ocr_confidence,
                     "execution_temperature": job.execution_temperature})
@@ -197,7 +207,7 @@ def _run_job(job: JobRun, span: trace.Span) -> Iterator[JobRun]:
 
 def _emit_summary(job: JobRun, cpu: float, wall: float) -> None:
     emit(_log, logging.INFO, "Job metrics summary", event=vocab.EVENT_METRICS_SUMMARY,
-         cpu_seconds=round(cpu, 6), latency_ms=round(wall * 1000, 3), extra=job.summary(cpu, wall))
+         **_durations(cpu, wall), extra=job.summary(cpu, wall))
 
 
 @contextlib.contextmanager
@@ -228,18 +238,17 @@ def stage_context(stage: str) -> Iterator[JobRun | None]:
             failed = exc
             raise
         finally:
-            cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+            cpu, wall = _elapsed(cpu_start, wall_start)
             if job is not None:
                 job.stage_cpu_seconds[name] = job.stage_cpu_seconds.get(name, 0.0) + cpu
                 path = job.processing_path
             _metrics.instruments().record(vocab.METRIC_JOB_CPU, cpu, processing_path=path, stage=name)
             if failed is None:
                 emit(_log, logging.INFO, "Stage completed", event=vocab.EVENT_STAGE_COMPLETED, stage=name,
-                     cpu_seconds=round(cpu, 6), latency_ms=round(wall * 1000, 3),
+                     **_durations(cpu, wall),
                      extra={"processing_path": path})
             else:
                 span.set_status(Status(StatusCode.ERROR, _error_code(failed)))
                 if job is None:
                     emit(_log, logging.ERROR, "Stage failed", event=vocab.EVENT_STAGE_FAILED, stage=name,
-                         error_code=_error_code(failed), error_stage=name, cpu_seconds=round(cpu, 6),
-                         latency_ms=round(wall * 1000, 3))
+                         error_code=_error_code(failed), error_stage=name, **_durations(cpu, wall))
