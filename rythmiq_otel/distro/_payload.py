@@ -35,6 +35,11 @@ MAX_BAGGAGE_LENGTH = 8192
 # A traceparent is 55 characters; tracestate is capped at 32 members of 256 characters by W3C.
 _MAX_TRACEPARENT_LENGTH = 128
 _MAX_TRACESTATE_LENGTH = 32 * 257
+_MAX_LENGTHS = {
+    "traceparent": _MAX_TRACEPARENT_LENGTH,
+    "tracestate": _MAX_TRACESTATE_LENGTH,
+    "baggage": MAX_BAGGAGE_LENGTH,
+}
 
 
 def inject(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,18 +63,13 @@ def inject(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _context_carrier(payload: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """The payload's usable W3C keys, and the names of keys dropped as malformed or oversize."""
-    limits = {
-        "traceparent": _MAX_TRACEPARENT_LENGTH,
-        "tracestate": _MAX_TRACESTATE_LENGTH,
-        "baggage": MAX_BAGGAGE_LENGTH,
-    }
     carrier: dict[str, str] = {}
     dropped: list[str] = []
     for key in vocab.PAYLOAD_CONTEXT_KEYS:
         value = payload.get(key)
         if value is None:
             continue
-        if not isinstance(value, str) or len(value) > limits[key]:
+        if not isinstance(value, str) or len(value) > _MAX_LENGTHS[key]:
             dropped.append(key)
             continue
         carrier[key] = value

@@ -147,6 +147,8 @@ _SAMPLERS = (
     "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
 )
 _TEMPORALITIES = ("delta", "cumulative", "lowmemory")
+_COMPRESSIONS = ("gzip", "none")
+_EXEMPLAR_FILTERS = ("always_on", "always_off", "trace_based")
 _LOG_LEVELS = {
     "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "WARNING": logging.WARNING,
     "ERROR": logging.ERROR,
@@ -290,7 +292,7 @@ def _generic(reader: _Reader) -> _Generic:
         endpoint=reader.raw(OTEL_EXPORTER_OTLP_ENDPOINT),
         headers=reader.key_values(OTEL_EXPORTER_OTLP_HEADERS),
         timeout_ms=reader.positive_int(OTEL_EXPORTER_OTLP_TIMEOUT, 10_000),
-        compression=reader.choice(OTEL_EXPORTER_OTLP_COMPRESSION, ("gzip", "none"), "none"),
+        compression=reader.choice(OTEL_EXPORTER_OTLP_COMPRESSION, _COMPRESSIONS, "none"),
     )
 
 
@@ -310,7 +312,7 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
         headers=reader.key_values(f"OTEL_EXPORTER_OTLP_{upper}_HEADERS") or generic.headers,
         timeout_s=reader.positive_int(f"OTEL_EXPORTER_OTLP_{upper}_TIMEOUT", generic.timeout_ms) / 1000,
         compression=reader.choice(  # type: ignore[arg-type]
-            f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", ("gzip", "none"), generic.compression
+            f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", _COMPRESSIONS, generic.compression
         ),
     )
 
@@ -429,7 +431,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, _TEMPORALITIES, "delta"
         ),
         "exemplar_filter": reader.choice(
-            OTEL_METRICS_EXEMPLAR_FILTER, ("always_on", "always_off", "trace_based"), "always_off"
+            OTEL_METRICS_EXEMPLAR_FILTER, _EXEMPLAR_FILTERS, "always_off"
         ),
         "metric_export_interval_ms": reader.positive_int(OTEL_METRIC_EXPORT_INTERVAL, 60_000),
         "metric_export_timeout_ms": reader.positive_int(OTEL_METRIC_EXPORT_TIMEOUT, 30_000),
