@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from ._errors import CommandError
+from ._errors import CommandError, guarded
 
 if TYPE_CHECKING:
     from rythmiq_otel.store.collector import CollectorBinary
@@ -60,23 +60,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _guarded_binary() -> CollectorBinary:
-    from rythmiq_otel.store.collector import CollectorError, require_binary
+    from rythmiq_otel.store.collector import require_binary
 
-    try:
-        return require_binary()
-    except CollectorError as err:
-        raise CommandError(str(err)) from err
+    return guarded(require_binary)
 
 
 def _configs(args: argparse.Namespace) -> list[Path]:
-    from rythmiq_otel.store.collector import CollectorError, config_files
+    from rythmiq_otel.store.collector import config_files
 
     if args.config:
         return [path.resolve() for path in args.config]
-    try:
-        return config_files(args.variant)
-    except CollectorError as err:
-        raise CommandError(str(err)) from err
+    return guarded(lambda: config_files(args.variant))
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -98,14 +92,11 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from rythmiq_otel.store.collector import CollectorError, validate
+    from rythmiq_otel.store.collector import validate
 
     binary = _guarded_binary()
     configs = _configs(args)
-    try:
-        validate(binary.path, configs)
-    except CollectorError as err:
-        raise CommandError(str(err)) from err
+    guarded(lambda: validate(binary.path, configs))
     print(f"{' + '.join(str(path) for path in configs)}: valid ({binary.path.name})")
     return 0
 
