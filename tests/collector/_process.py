@@ -108,16 +108,6 @@ class CollectorProcess:
         self.kill()
         raise RuntimeError(f"collector not healthy after {timeout} s: {self.log_tail()}")
 
-    def stop(self) -> None:
-        """Graceful shutdown (SIGTERM), falling back to SIGKILL."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush -- what a crash or the OOM killer does."""
         if self.process is not None and self.process.poll() is None:
