@@ -71,7 +71,9 @@ def is_subsequence(wanted: list[str], events: list[str]) -> bool:
     return all(any(event == step for event in remaining) for step in wanted)
 
 
-def test_a_job_is_one_trace_across_api_worker_and_webhook(example_system, example_otlp: OtlpCapture):
+def test_a_job_is_one_trace_across_api_worker_and_webhook(
+    example_system: ExampleSystem, example_otlp: OtlpCapture
+) -> None:
     final = run_job(example_system)
     assert final["status"] == "completed"
     correlation_id = final["correlation_id"]
@@ -93,7 +95,9 @@ def test_a_job_is_one_trace_across_api_worker_and_webhook(example_system, exampl
     assert by_id[job_span["parent_span_id"]]["resource"][vocab.RESOURCE_SERVICE_ATTR] == "api"
 
 
-def test_every_line_of_a_job_carries_the_trace_id_as_correlation_id(example_system, example_otlp):
+def test_every_line_of_a_job_carries_the_trace_id_as_correlation_id(
+    example_system: ExampleSystem, example_otlp: OtlpCapture
+) -> None:
     final = run_job(example_system)
     lines = job_lines(example_system, final["job_id"])
     assert {line["service"] for line in lines} == {"api", "worker", "webhook"}
@@ -118,7 +122,7 @@ def test_every_line_of_a_job_carries_the_trace_id_as_correlation_id(example_syst
     assert {record["trace_id"] for record in exported()} == {uuid.UUID(final["correlation_id"]).hex}
 
 
-def test_the_spec_sequence_of_events_appears_in_order(example_system):
+def test_the_spec_sequence_of_events_appears_in_order(example_system: ExampleSystem) -> None:
     final = run_job(example_system, quality_hint=0.5)
     lines = trace_lines(example_system, final["correlation_id"])
     by_service = {service: [line.get("event") for line in lines if line["service"] == service]
@@ -135,7 +139,7 @@ def test_the_spec_sequence_of_events_appears_in_order(example_system):
     assert at[vocab.EVENT_JOB_COMPLETED] <= at[vocab.EVENT_WEBHOOK_RECEIVED]
 
 
-def test_a_client_correlation_id_is_preserved_end_to_end(example_system):
+def test_a_client_correlation_id_is_preserved_end_to_end(example_system: ExampleSystem) -> None:
     caller_id = str(uuid.uuid4())
     response = submit(example_system, {"X-Correlation-ID": caller_id})
     assert response.headers[vocab.CORRELATION_HEADER] == caller_id
@@ -150,7 +154,9 @@ def test_a_client_correlation_id_is_preserved_end_to_end(example_system):
     "garbage",
     ["not-a-uuid", "7c9e6679-7425-40de-944b-e07fc1f90ae7-and-more", "%0d%0aSet-Cookie: x=1", "a" * 4000],
 )
-def test_garbage_correlation_headers_are_replaced_warned_and_never_echoed(example_system, garbage):
+def test_garbage_correlation_headers_are_replaced_warned_and_never_echoed(
+    example_system: ExampleSystem, garbage: str
+) -> None:
     response = submit(example_system, {"X-Correlation-ID": garbage})
     assert response.status_code == 201
     issued = response.headers[vocab.CORRELATION_HEADER]
@@ -163,7 +169,7 @@ def test_garbage_correlation_headers_are_replaced_warned_and_never_echoed(exampl
     assert all(garbage not in json.dumps(line) for line in json_lines(example_system))
 
 
-def test_errors_and_streamed_output_carry_x_correlation_id(example_system):
+def test_errors_and_streamed_output_carry_x_correlation_id(example_system: ExampleSystem) -> None:
     final = run_job(example_system)
     api = example_system.api_url
     streamed = httpx.get(f"{api}/jobs/{final['job_id']}/output", headers=example_system.auth_headers)
@@ -178,7 +184,7 @@ def test_errors_and_streamed_output_carry_x_correlation_id(example_system):
     assert delivered[0]["job_id"] == final["job_id"]
 
 
-def test_a_valid_traceparent_wins_over_the_correlation_header(example_system):
+def test_a_valid_traceparent_wins_over_the_correlation_header(example_system: ExampleSystem) -> None:
     trace_id = uuid.uuid4().hex
     response = submit(example_system, {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
                                        "X-Correlation-ID": str(uuid.uuid4())})
@@ -186,7 +192,9 @@ def test_a_valid_traceparent_wins_over_the_correlation_header(example_system):
 
 
 @pytest.mark.parametrize("error_code", vocab.ERROR_CODES)
-def test_each_error_code_fails_the_job_with_that_code_in_one_trace(example_system, error_code):
+def test_each_error_code_fails_the_job_with_that_code_in_one_trace(
+    example_system: ExampleSystem, error_code: str
+) -> None:
     final = run_job(example_system, fail_with=error_code)
     assert (final["status"], final["error_code"]) == ("failed", error_code)
     lines = trace_lines(example_system, final["correlation_id"])
@@ -201,7 +209,7 @@ def test_each_error_code_fails_the_job_with_that_code_in_one_trace(example_syste
     assert processed[0]["extra"]["status"] == "failed"
 
 
-def test_pooled_workers_run_warm_and_fresh_processes_run_cold(example_system):
+def test_pooled_workers_run_warm_and_fresh_processes_run_cold(example_system: ExampleSystem) -> None:
     run_job(example_system)  # the pool's process has now run a job, whatever ran before this test
     pooled = [run_job(example_system) for _ in range(2)]
     fresh = run_job(example_system, execution="fresh")
@@ -217,7 +225,9 @@ def test_pooled_workers_run_warm_and_fresh_processes_run_cold(example_system):
     assert cold_warnings[0]["level"] == "WARN"
 
 
-def test_a_worker_that_dies_mid_job_still_fails_the_job_and_is_replaced(example_system):
+def test_a_worker_that_dies_mid_job_still_fails_the_job_and_is_replaced(
+    example_system: ExampleSystem
+) -> None:
     crashed = run_job(example_system, fail_with="WORKER_CRASH")
     assert (crashed["status"], crashed["error_code"]) == ("failed", "INTERNAL_ERROR")
     after = run_job(example_system)
@@ -227,7 +237,9 @@ def test_a_worker_that_dies_mid_job_still_fails_the_job_and_is_replaced(example_
     assert started[0]["extra"]["execution_temperature"] == "cold"
 
 
-def test_payload_context_garbage_falls_back_to_the_plain_correlation_id(example_system):
+def test_payload_context_garbage_falls_back_to_the_plain_correlation_id(
+    example_system: ExampleSystem
+) -> None:
     plain_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
     payload = {"job_id": job_id, "correlation_id": plain_id, "traceparent": "00-garbage-\u0000-01",
                "baggage": "x=" + "y" * 9000, "document": {"page_count": 1}}
@@ -248,7 +260,7 @@ def test_payload_context_garbage_falls_back_to_the_plain_correlation_id(example_
     assert any("oversize" in message for message in warnings)
 
 
-def test_every_json_line_validates_against_the_log_schema(example_system):
+def test_every_json_line_validates_against_the_log_schema(example_system: ExampleSystem) -> None:
     run_job(example_system)
     validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
     lines = json_lines(example_system)
@@ -257,7 +269,9 @@ def test_every_json_line_validates_against_the_log_schema(example_system):
     assert errors == []
 
 
-def test_the_catalog_metrics_arrive_with_bounded_labels(example_system, example_otlp: OtlpCapture):
+def test_the_catalog_metrics_arrive_with_bounded_labels(
+    example_system: ExampleSystem, example_otlp: OtlpCapture
+) -> None:
     run_job(example_system)
     run_job(example_system, fail_with="SCHEMA_INVALID")
 
@@ -282,7 +296,9 @@ def test_the_catalog_metrics_arrive_with_bounded_labels(example_system, example_
             assert not any(len(str(value)) == 36 for value in point["attributes"].values()), point
 
 
-def test_no_filename_user_id_storage_path_or_output_leaves_any_service(example_system, example_otlp):
+def test_no_filename_user_id_storage_path_or_output_leaves_any_service(
+    example_system: ExampleSystem, example_otlp: OtlpCapture
+) -> None:
     filename = f"invoice-{uuid.uuid4().hex[:8]}.pdf"
     final = run_job(example_system, filename=filename)
     httpx.get(f"{example_system.api_url}/jobs/{final['job_id']}/output", headers=example_system.auth_headers)
@@ -297,7 +313,7 @@ def test_no_filename_user_id_storage_path_or_output_leaves_any_service(example_s
         assert secret.encode() not in exported
 
 
-def test_the_services_own_fields_never_trip_the_pii_guard(example_system):
+def test_the_services_own_fields_never_trip_the_pii_guard(example_system: ExampleSystem) -> None:
     """Redactions of the spec's own fields or our helpers' metadata would be false positives that lose data;
     the only hits a clean job may cause are third-party text (uvicorn's URLs, span host attributes)."""
     run_job(example_system)

@@ -28,7 +28,9 @@ def lines_of(system: ExampleSystem, job_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("headers", [{}, {vocab.CORRELATION_HEADER: "7c9e6679-7425-40de-944b-e07fc1f90ae7"}])
-def test_every_line_of_a_job_shares_the_ingress_correlation_id(sdk_off_system, headers):
+def test_every_line_of_a_job_shares_the_ingress_correlation_id(
+    sdk_off_system: ExampleSystem, headers: dict[str, str]
+) -> None:
     response = httpx.post(f"{sdk_off_system.api_url}/jobs", json={"filename": "a.pdf"}, timeout=10,
                           headers={**sdk_off_system.auth_headers, **headers})
     issued = response.headers[vocab.CORRELATION_HEADER]
