@@ -44,15 +44,19 @@ def run_job(system: ExampleSystem, headers: dict[str, str] | None = None, **job:
     """Submit a job, wait until the webhook finished it, return the final status body."""
     response = submit(system, headers, **job)
     assert response.status_code == 201, response.text
-    return finished(system, response.json()["job_id"])
+    return finished(system, response.json()["job_id"], worker_survives=job.get("fail_with") != "WORKER_CRASH")
 
 
-def finished(system: ExampleSystem, job_id: str) -> dict[str, Any]:
-    """Wait for the job's final status and for the webhook's last line about it."""
+def finished(system: ExampleSystem, job_id: str, *, worker_survives: bool = True) -> dict[str, Any]:
+    """Wait for the job's final status, the webhook's last line about it and the worker's (its metrics
+    summary; a worker that crashes mid-job writes none).
+
+    The webhook commits the new status a moment before it logs "Job transitioned to ...", and each service
+    writes its JSON lines off the calling thread, so the worker's last lines can land after the webhook's.
+    """
     final = system.wait_for_job(job_id)
-    # The webhook commits the new status a moment before it logs "Job transitioned to ...".
-    assert system.wait_until(lambda: any(line.get("event") == vocab.EVENT_WEBHOOK_PROCESSED
-                                         for line in job_lines(system, job_id)))
+    last_words = {vocab.EVENT_WEBHOOK_PROCESSED, *([vocab.EVENT_METRICS_SUMMARY] if worker_survives else [])}
+    assert system.wait_until(lambda: last_words <= {line.get("event") for line in job_lines(system, job_id)})
     return final
 
 
@@ -245,9 +249,9 @@ def test_payload_context_garbage_falls_back_to_the_plain_correlation_id(
                "baggage": "x=" + "y" * 9000, "document": {"page_count": 1}}
     assert httpx.post(f"{example_system.camber_url}/v1/jobs", json=payload).status_code == 202
 
-    def rejected() -> bool:
-        lines = job_lines(example_system, job_id)
-        return any(line.get("event") == vocab.EVENT_WEBHOOK_REJECTED for line in lines)
+    def rejected() -> bool:  # and the worker wrote its last line (lines are written off the calling thread)
+        events = {line.get("event") for line in job_lines(example_system, job_id)}
+        return {vocab.EVENT_WEBHOOK_REJECTED, vocab.EVENT_METRICS_SUMMARY} <= events
 
     assert example_system.wait_until(rejected)
     lines = job_lines(example_system, job_id)
