@@ -127,14 +127,14 @@ def _connect(settings: StoreSettings) -> Iterator[psycopg.Connection]:
 
 def _migrate(args: argparse.Namespace) -> int:
     from rythmiq_otel.store import load_migrations, migrate
-    from rythmiq_otel.store._db_config import write_cpu_budget
+    from rythmiq_otel.store._db_config import write_configured_settings
 
     settings = _settings()
     known = guarded(load_migrations)
     with _connect(settings) as conn:
         done = guarded(lambda: migrate(conn, known, dry_run=args.dry_run))
-        if settings.cpu_budget_from_env and not args.dry_run:
-            write_cpu_budget(conn, settings.cpu_budget_hours)
+        if not args.dry_run:
+            write_configured_settings(conn, settings)
     verb = "pending" if args.dry_run else "applied"
     for migration in done:
         print(f"{verb}: {migration.name}")

@@ -31,7 +31,7 @@ so the data survives restarts and is reused by the next ``db start``.
 RYTHMIQ_CPU_BUDGET_HOURS = "RYTHMIQ_CPU_BUDGET_HOURS"
 """The monthly CPU budget in hours (spec §5.3: 200). A positive number.
 
-``rythmiq-otel migrate`` stores it in the database (``rythmiq_config``) so that
+``rythmiq-otel migrate`` (and ``up``) stores it in the database (``rythmiq_config``) so that
 ``get_monthly_cpu_usage()`` called without an argument uses it.
 """
 

@@ -1,7 +1,8 @@
 """``rythmiq-otel up``: the whole store in one foreground command -- Postgres, migrations, the sink.
 
 For a newcomer's machine: with no ``DATABASE_URL`` it starts the embedded PostgreSQL (and stops it again on
-exit if it started it), applies pending migrations, and serves the sink until Ctrl-C or SIGTERM. Without
+exit if it started it), applies pending migrations (and a configured ``RYTHMIQ_CPU_BUDGET_HOURS``, as
+``rythmiq-otel migrate`` does), and serves the sink until Ctrl-C or SIGTERM. Without
 ``RYTHMIQ_SINK_TOKEN`` it generates a token for this run and prints it with the endpoint, so the services
 can be pointed at it straight away.
 """
@@ -17,6 +18,7 @@ from types import FrameType
 import psycopg
 
 from rythmiq_otel.store import _embedded, load_settings, migrate
+from rythmiq_otel.store._db_config import write_configured_settings
 
 from ._server import run
 from ._settings import SinkSettings
@@ -39,6 +41,7 @@ def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str]
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             applied = migrate(conn)
+            write_configured_settings(conn, store)
         say(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
         if token_generated:
             say(f"token: {sink.token}  (generated for this run; set RYTHMIQ_SINK_TOKEN to keep one)")
