@@ -59,15 +59,12 @@ def _database_url(*, start: bool) -> str:
 
 
 def _settings(args: argparse.Namespace, *, token: str | None = None) -> SinkSettings:
-    from rythmiq_otel.store.sink import SettingsError, load_settings
+    from rythmiq_otel.store.sink import load_settings
 
     overrides = {name: getattr(args, name) for name in (
         "host", "port", "workers", "max_body_bytes", "max_inflight", "max_queue",
         "maintenance_interval_seconds", "insecure_no_auth")}
-    try:
-        return load_settings(database_url="", token=token, **overrides)
-    except SettingsError as err:
-        raise CommandError(str(err)) from err
+    return guarded(lambda: load_settings(database_url="", token=token, **overrides))
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .._errors import SettingsError  # the store's one family: a StoreError and a ValueError
+
 #: Bearer token clients must send (``Authorization: Bearer <token>``). Required unless ``insecure_no_auth``.
 ENV_TOKEN = "RYTHMIQ_SINK_TOKEN"
 #: Interface to bind. Default ``127.0.0.1``: the sink is reachable from this machine only unless told.
@@ -35,10 +37,6 @@ ENV_POOL_SIZE = "RYTHMIQ_SINK_POOL_SIZE"
 ENV_INSECURE = "RYTHMIQ_SINK_INSECURE_NO_AUTH"
 
 DEFAULT_PORT = 4320
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or invalid; the message is one sentence for the user."""
 
 
 @dataclass(frozen=True, kw_only=True)
