@@ -217,8 +217,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        return value.strip() if value is not None and value.strip() else None
+        return (self.environ.get(name) or "").strip() or None
 
     def bad(self, name: str, value: str, expected: str, default: object) -> None:
         self.problems.append(f"{name}={value!r} is not valid: expected {expected}; using {default!r}.")
@@ -317,11 +316,16 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
     )
 
 
+def _comma_list(value: str) -> tuple[str, ...]:
+    """The non-empty entries of a comma-separated value, stripped and lower-cased, in order."""
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
 def _exporters(reader: _Reader, name: str) -> tuple[str, ...]:
     value = reader.raw(name)
     if value is None:
         return ("otlp",)
-    names = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    names = tuple(dict.fromkeys(_comma_list(value)))
     if not names or any(part not in _EXPORTERS for part in names):
         reader.bad(name, value, "otlp, console or none (comma-separated)", "otlp")
         return ("otlp",)
@@ -409,9 +413,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     log_level = _log_level(reader, overrides.pop("log_level", None))
     generic = _generic(reader)
     propagators = tuple(
-        part.strip().lower()
-        for part in (reader.raw(OTEL_PROPAGATORS) or "tracecontext,baggage").split(",")
-        if part.strip() and part.strip().lower() != "none"
+        name for name in _comma_list(reader.raw(OTEL_PROPAGATORS) or "tracecontext,baggage") if name != "none"
     )
     values: dict[str, Any] = {
         "service": service,
