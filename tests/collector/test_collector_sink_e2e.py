@@ -160,6 +160,13 @@ def _count(database_url: str, query: str) -> int:
     return int(row[0])
 
 
+def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    """Poll ``condition`` once a second until it holds or ``timeout`` seconds pass (the caller asserts)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(1)
+
+
 def test_jobs_run_while_the_sink_is_down_for_30_s_all_arrive_once(
     collector_to: Callable[[str], CollectorProcess], database_url: str, tmp_path: Path
 ) -> None:
@@ -185,13 +192,11 @@ def test_jobs_run_while_the_sink_is_down_for_30_s_all_arrive_once(
 
 def _settled_counts(database_url: str, lines: int, jobs: int, timeout: float = 90) -> None:
     """Wait until Postgres holds one log row per JSON line and every job; then require exactly that."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        logs = _count(database_url, "SELECT count(*) FROM logs")
-        finished = _count(database_url, f"SELECT count(*) FROM job_runs WHERE status IN {TERMINAL}")
-        if logs >= lines and finished >= jobs:
-            break
-        time.sleep(1)
+    _wait_for(
+        lambda: _count(database_url, "SELECT count(*) FROM logs") >= lines
+        and _count(database_url, f"SELECT count(*) FROM job_runs WHERE status IN {TERMINAL}") >= jobs,
+        timeout,
+    )
     time.sleep(3)  # anything still in flight would show up as a duplicate now
     assert _count(database_url, "SELECT count(*) FROM logs") == lines
     assert _count(database_url, "SELECT count(*) FROM job_runs") == jobs
@@ -220,9 +225,7 @@ def test_with_the_sdk_guard_off_no_canary_reaches_postgres(
         emitted = json.loads(service.stderr.strip().splitlines()[-1])["emitted"]
         assert find_canaries(service.stdout, CANARY_CORPUS)  # the guard really was off
 
-        deadline = time.monotonic() + 60
-        while _count(database_url, "SELECT count(*) FROM logs") < emitted and time.monotonic() < deadline:
-            time.sleep(1)
+        _wait_for(lambda: _count(database_url, "SELECT count(*) FROM logs") >= emitted, timeout=60)
         assert _count(database_url, "SELECT count(*) FROM logs") >= emitted
         with psycopg.connect(database_url) as conn:
             for table in ("logs", "spans", "metric_points", "error_events", "job_runs", "cpu_metrics"):
