@@ -56,8 +56,9 @@ def _send(agent: CollectorProcess, tmp_path: Path) -> None:
 
 def _assert_routed_by_trace_once(sinks: list[RestartableReceiver]) -> None:
     total = TRACES * PER_TRACE
-    sinks[0].wait_until(lambda: sum(len(sink.log_records()) for sink in sinks) >= total, timeout=60)
+    arrived = sinks[0].wait_until(lambda: sum(len(sink.log_records()) for sink in sinks) >= total, timeout=60)
     records = [(index, record) for index, sink in enumerate(sinks) for record in sink.log_records()]
+    assert arrived, f"only {len(records)} of {total} records arrived"
     arrivals = Counter((record["trace_id"], record["attributes"]["n"]) for _, record in records)
     assert sorted(arrivals) == sorted((trace, n) for trace in TRACE_IDS for n in range(PER_TRACE))
     assert set(arrivals.values()) == {1}
