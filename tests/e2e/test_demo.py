@@ -89,7 +89,7 @@ def _demo(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[s
 
 
 @pytest.mark.parametrize("route", ["collector", "direct"])
-def test_demo_runs_the_whole_system_then_stops_everything(demo_env, route):
+def test_demo_runs_the_whole_system_then_stops_everything(demo_env: dict[str, str], route: str) -> None:
     result = _demo(demo_env, "--jobs", str(JOBS), *(["--no-collector"] if route == "direct" else []))
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -126,7 +126,7 @@ def test_demo_runs_the_whole_system_then_stops_everything(demo_env, route):
     assert trace.group(1) in correlation_ids
 
 
-def test_bad_input_is_one_line(demo_env):
+def test_bad_input_is_one_line(demo_env: dict[str, str]) -> None:
     bad_jobs = _demo(demo_env, "--jobs", "zero")
     assert (bad_jobs.returncode, bad_jobs.stdout) == (2, "")
     assert bad_jobs.stderr.count("\n") == 1
