@@ -72,8 +72,11 @@ def builder_version(text: str) -> str:
 
 def cached_binary(cache: Path | None = None) -> Path:
     """Where the binary for the current manifest lives (it may not exist yet)."""
-    text = manifest_path().read_text()
-    return (cache or cache_dir()) / manifest_key(text) / dist_name(text)
+    return _binary_path(manifest_path().read_text(), cache or cache_dir())
+
+
+def _binary_path(text: str, root: Path) -> Path:
+    return root / manifest_key(text) / dist_name(text)
 
 
 def build(*, force: bool = False, cache: Path | None = None) -> BuildResult:
@@ -84,7 +87,7 @@ def build(*, force: bool = False, cache: Path | None = None) -> BuildResult:
     """
     text = manifest_path().read_text()
     root = cache or cache_dir()
-    target = root / manifest_key(text) / dist_name(text)
+    target = _binary_path(text, root)
     if target.is_file() and not force:
         return BuildResult(target, built=False, seconds=0.0)
     go = go_executable()
