@@ -67,11 +67,12 @@ class SinkSettings:
             )
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"{ENV_PORT}={self.port!r} is not a TCP port (expected 0-65535)")
-        for name in ("max_body_bytes", "max_inflight", "workers", "retry_after_seconds"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{name}={getattr(self, name)!r} must be at least 1")
-        if self.max_queue < 0 or self.maintenance_interval_seconds < 0 or self.pool_size < 0:
-            raise SettingsError("max_queue, maintenance interval and pool size must not be negative")
+        for least, names in ((1, ("max_body_bytes", "max_inflight", "workers", "retry_after_seconds")),
+                             (0, ("max_queue", "maintenance_interval_seconds", "pool_size"))):
+            for name in names:
+                value = getattr(self, name)
+                if value < least:
+                    raise SettingsError(f"{_ENV[name][0]}={value!r} must be at least {least}")
 
     @property
     def effective_pool_size(self) -> int:

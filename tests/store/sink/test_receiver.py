@@ -184,6 +184,14 @@ def test_settings_refuse_to_start_without_a_token_and_name_the_variable() -> Non
     parsed = load_settings(database_url="x", port=9000,
                            environ={"RYTHMIQ_SINK_TOKEN": "t", "RYTHMIQ_SINK_PORT": "1234"})
     assert (parsed.port, parsed.host, parsed.token) == (9000, "127.0.0.1", "t")
+
+
+def test_settings_out_of_bounds_name_the_variable_and_the_value() -> None:
+    environ = {"RYTHMIQ_SINK_TOKEN": "t", "RYTHMIQ_SINK_MAX_QUEUE": "-1"}
+    with pytest.raises(SettingsError, match=r"^RYTHMIQ_SINK_MAX_QUEUE=-1 must be at least 0$"):
+        load_settings(database_url="x", environ=environ)
+    with pytest.raises(SettingsError, match=r"^RYTHMIQ_SINK_MAX_INFLIGHT=0 must be at least 1$"):
+        load_settings(database_url="x", environ={"RYTHMIQ_SINK_TOKEN": "t"}, max_inflight=0)
     assert load_settings(database_url="x", environ={"RYTHMIQ_SINK_TOKEN": "t"}).port == 4320
 
 
