@@ -140,6 +140,13 @@ def test_multiprocessing_fork_children_flush_at_exit(
     assert sorted(s["name"] for s in spans) == ["stage 0", "stage 1", "stage 2"]
 
 
+def _free_port() -> int:
+    """A local TCP port nobody listens on right now (for a server the test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 GUNICORN_APP = """
 from rythmiq_otel import get_api_logger
 log = get_api_logger("app")
@@ -156,9 +163,7 @@ def test_gunicorn_preload_workers_export_after_the_fork(
     instrumented_env: dict[str, str], otlp_capture: OtlpCapture, tmp_path: Path
 ) -> None:
     (tmp_path / "preload_app.py").write_text(GUNICORN_APP)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     process = subprocess.Popen(
         [RYTHMIQ_OTEL, "instrument", "--", gunicorn, "--preload", "--workers", "2", "--bind",
@@ -202,9 +207,7 @@ def test_uvicorn_under_instrument_keeps_every_stdout_line_json_and_flushes_on_si
     instrumented_env: dict[str, str], otlp_capture: OtlpCapture, tmp_path: Path
 ) -> None:
     (tmp_path / "asgi_app.py").write_text(ASGI_APP)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
     process = subprocess.Popen(
         [RYTHMIQ_OTEL, "instrument", "--", uvicorn, "asgi_app:app", "--port", str(port), "--app-dir",
