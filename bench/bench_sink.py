@@ -43,11 +43,12 @@ from typing import Any
 
 import httpx
 import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rythmiq_otel.store import database_url_for, migrate  # noqa: E402
+from rythmiq_otel.store import database_url_for, load_settings, migrate  # noqa: E402
 from rythmiq_otel.store.sink._context import MapContext  # noqa: E402
 from rythmiq_otel.store.sink._decode import decode  # noqa: E402
 from rythmiq_otel.store.sink._pii_layer import PiiLayer  # noqa: E402
@@ -247,40 +248,42 @@ class CpuMeter:
 
 def count(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
     assert row is not None
     return int(row[0])
 
 
 def truncate(url: str, *tables: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(tables)}")
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
 
 
 @contextmanager
 def postgres() -> Iterator[tuple[str, int | None]]:
     from rythmiq_otel.store import _embedded
 
-    external = os.environ.get("DATABASE_URL")
+    external = load_settings().database_url
     root = None
     pid = None
-    if external:
-        admin = external
-    else:
-        root = Path(tempfile.mkdtemp(prefix="rythmiq-bench-"))
-        server = _embedded.start(root / "postgres")
-        admin, pid = server.url(), server.pid
     name = f"rythmiq_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}".encode())
-    url = database_url_for(admin, name)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            migrate(conn)
-        yield url, pid
-    finally:
+        if external is not None:
+            admin = external
+        else:
+            root = Path(tempfile.mkdtemp(prefix="rythmiq-bench-"))
+            server = _embedded.start(root / "postgres")
+            admin, pid = server.url(), server.pid
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            url = database_url_for(admin, name)
+            with psycopg.connect(url, autocommit=True) as conn:
+                migrate(conn)
+            yield url, pid
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
         if root is not None:
             _embedded.stop(root / "postgres")
             shutil.rmtree(root, ignore_errors=True)
