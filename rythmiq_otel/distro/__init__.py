@@ -1,7 +1,7 @@
 """The in-process half: everything a Rythmiq service (api, worker, webhook) runs inside its own process.
 
 Public names are resolved lazily (PEP 562) so that ``import rythmiq_otel.distro`` costs nothing until a
-name is used, and so the sitecustomize hook adds no import time to processes that never log.
+name is used (the sitecustomize hook does use one: it runs ``configure()``, which loads the SDK).
 The map below is the public surface; a test checks every name resolves.
 """
 

@@ -77,7 +77,7 @@ class Background:
             self._drain_then((process, payload))
 
     def flush(self) -> None:
-        """Run every job queued so far, on the calling thread if the worker has not got to it yet."""
+        """Run every job queued so far, on the calling thread if the thread has not got to it yet."""
         self._drain_then(None)
 
     def before_fork(self) -> None:

@@ -11,7 +11,7 @@ The calling thread does only what must happen at call time; the rest runs on the
   immutable object holding the span (trace/span ids) and the baggage (job_id, user_id_hash,
   correlation_id) -- next to the stdlib record, which already holds the time, level, ``extra=`` fields and
   ``exc_info``;
-* on the worker: the spec record (fields, context ids, schema conforming, PII guard -- still before
+* on the background thread: the spec record (fields, context ids, schema conforming, PII guard -- still before
   anything is written or exported), the JSON line, the OTel record.
 
 Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless their ``event`` is one of
@@ -66,9 +66,9 @@ class RythmiqHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """``logging.Handler.handle`` without taking the handler's lock around ``emit``.
 
-        ``emit`` only queues (the worker serialises the output), so the lock buys nothing -- and it could
-        deadlock: a caller holding it while draining a full queue would wait for the worker, whose current
-        record may log (the PII guard's report) through this same handler.
+        ``emit`` only queues (the background thread serialises the output), so the lock buys nothing -- and
+        it could deadlock: a caller holding it while draining a full queue would wait for the background
+        thread, whose current record may log (the PII guard's report) through this same handler.
         """
         accepted = self.filter(record)
         if accepted:
