@@ -274,6 +274,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (a, b, c, a, b, c, ...)")
     parser.add_argument("--batches", type=int, default=20, help="batches of 200 log calls per round")
     args = parser.parse_args()
+    if args.rounds * args.batches < 2:
+        parser.error("--rounds times --batches must be 2 or more: the p10 column needs two batches of calls")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Discard)
     threading.Thread(target=server.serve_forever, daemon=True).start()
