@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -74,7 +74,7 @@ def any_value(value: AnyValue) -> Any:
     return getattr(value, kind)
 
 
-def attributes(pairs: Iterator[KeyValue] | Any) -> dict[str, Any]:
+def attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     """Turn a repeated ``KeyValue`` field into a dict."""
     return {pair.key: any_value(pair.value) for pair in pairs}
 
