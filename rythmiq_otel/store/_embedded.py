@@ -258,8 +258,8 @@ def stop(pgdata: Path) -> bool:
     """Stop the server of ``pgdata``; return whether one was running.
 
     Works from any process, also after the starter was killed: it reads ``postmaster.pid``, asks
-    ``pg_ctl`` for a fast shutdown, and if that fails signals the postmaster directly (TERM, then KILL), so
-    a server is never left running because a pid went stale.
+    ``pg_ctl`` for a fast shutdown, and if that fails signals the postmaster directly (TERM, QUIT, then
+    KILL), so a server is never left running because a pid went stale.
     """
     pgdata = pgdata.absolute()
     if not pgdata.parent.exists():
