@@ -20,7 +20,7 @@ _QUERY = """
 WITH ids AS (
     SELECT %(id)s::uuid AS correlation_id
     UNION
-    SELECT DISTINCT correlation_id FROM logs WHERE job_id = %(id)s::uuid AND correlation_id IS NOT NULL
+    SELECT correlation_id FROM logs WHERE job_id = %(id)s::uuid AND correlation_id IS NOT NULL
     UNION
     SELECT correlation_id FROM job_runs WHERE job_id = %(id)s::uuid AND correlation_id IS NOT NULL
 )
