@@ -10,23 +10,26 @@ a fresh trace -- or the plain ``correlation_id`` when that is a valid UUID -- ne
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import baggage, propagate, trace
-from opentelemetry.context import Context
+from opentelemetry.context import Context, attach, detach
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._correlation import (
+    baggage_context,
     correlation_id_from_trace_id,
+    correlation_id_or_new,
     current_correlation_id,
     trace_id_from_correlation_id,
     with_baggage,
 )
 
-__all__ = ["extract", "extract_reporting", "inject", "log_problems"]
+__all__ = ["consumer_span", "extract", "extract_reporting", "inject", "log_problems"]
 
 _log = logging.getLogger(__name__)
 
@@ -144,3 +147,30 @@ def extract_reporting(payload: Any) -> tuple[Context, list[str]]:
         # Keep job_id / user_id_hash baggage; a stale correlation_id would contradict the new trace.
         return baggage.remove_baggage(vocab.BAGGAGE_CORRELATION_ID, context), problems
     return with_baggage(context, correlation_id=correlation_id_from_trace_id(trace_id)), problems
+
+
+@contextlib.contextmanager
+def consumer_span(
+    tracer: trace.Tracer,
+    name: str,
+    context: Context,
+    problems: list[str],
+    *,
+    job_id: str | None,
+    links: Sequence[trace.Link] | None = None,
+) -> Iterator[trace.Span]:
+    """Handle one job hop (worker, webhook) in the trace ``extract_reporting`` found: a CONSUMER span.
+
+    ``job_id`` goes on the span and, with the correlation id, into baggage for every record inside; the
+    ``problems`` are logged once the span is open, so the warnings carry the job's ids.
+    """
+    token = attach(context)
+    try:
+        with tracer.start_as_current_span(name, kind=trace.SpanKind.CONSUMER, links=links) as span:
+            if job_id is not None:
+                span.set_attribute(vocab.BAGGAGE_JOB_ID, job_id)
+            with baggage_context(correlation_id=correlation_id_or_new(), job_id=job_id):
+                log_problems(problems)
+                yield span
+    finally:
+        detach(token)

@@ -18,18 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import attach, detach
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._correlation import (
-    baggage_context,
-    canonical_uuid,
-    correlation_id_or_new,
-)
+from rythmiq_otel.distro._correlation import canonical_uuid
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
-from rythmiq_otel.distro._payload import extract_reporting, log_problems
+from rythmiq_otel.distro._payload import consumer_span, extract_reporting
 
 __all__ = ["WebhookRun", "webhook_context"]
 
@@ -79,19 +74,9 @@ def webhook_context(body: Any, *, size_bytes: int | None = None) -> Iterator[Web
     """
     link = trace.get_current_span().get_span_context()
     context, problems = extract_reporting(body)
-    token = attach(context)
-    try:
-        job_id, status, error_code = _metadata(body)
-        links = [Link(link)] if link.is_valid else None
-        with _tracer.start_as_current_span("webhook camber", kind=SpanKind.CONSUMER, links=links) as span:
-            if job_id is not None:
-                span.set_attribute(vocab.BAGGAGE_JOB_ID, job_id)
-            with baggage_context(correlation_id=correlation_id_or_new(), job_id=job_id):
-                log_problems(problems)
-                run = WebhookRun(job_id, status, error_code)
-                emit(_log, logging.INFO, "Camber webhook received", event=vocab.EVENT_WEBHOOK_RECEIVED,
-                     job_id=job_id, error_code=error_code,
-                     extra={"status": status, "content_length": size_bytes})
-                yield run
-    finally:
-        detach(token)
+    job_id, status, error_code = _metadata(body)
+    links = [Link(link)] if link.is_valid else None
+    with consumer_span(_tracer, "webhook camber", context, problems, job_id=job_id, links=links):
+        emit(_log, logging.INFO, "Camber webhook received", event=vocab.EVENT_WEBHOOK_RECEIVED,
+             job_id=job_id, error_code=error_code, extra={"status": status, "content_length": size_bytes})
+        yield WebhookRun(job_id, status, error_code)

@@ -29,19 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import attach, detach
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _metrics
-from rythmiq_otel.distro._correlation import (
-    baggage_context,
-    canonical_uuid,
-    correlation_id_or_new,
-)
+from rythmiq_otel.distro._correlation import canonical_uuid
 from rythmiq_otel.distro._events import emit
 from rythmiq_otel.distro._logging import get_logger
-from rythmiq_otel.distro._payload import extract_reporting, log_problems
+from rythmiq_otel.distro._payload import consumer_span, extract_reporting
 
 __all__ = ["JobRun", "job_context", "stage_context"]
 
@@ -153,18 +148,10 @@ def job_context(payload: Any) -> Iterator[JobRun]:
     re-raised.
     """
     context, problems = extract_reporting(payload)
-    token = attach(context)
-    try:
-        job = JobRun(job_id=_job_id(payload, problems), execution_temperature=_next_temperature())
-        with _tracer.start_as_current_span("job", kind=SpanKind.CONSUMER) as span:
-            if job.job_id is not None:
-                span.set_attribute(vocab.BAGGAGE_JOB_ID, job.job_id)
-            span.set_attribute("rythmiq.execution_temperature", job.execution_temperature)
-            with baggage_context(correlation_id=correlation_id_or_new(), job_id=job.job_id):
-                log_problems(problems)
-                yield from _run_job(job, span)
-    finally:
-        detach(token)
+    job = JobRun(job_id=_job_id(payload, problems), execution_temperature=_next_temperature())
+    with consumer_span(_tracer, "job", context, problems, job_id=job.job_id) as span:
+        span.set_attribute("rythmiq.execution_temperature", job.execution_temperature)
+        yield from _run_job(job, span)
 
 
 def _run_job(job: JobRun, span: trace.Span) -> Iterator[JobRun]:
