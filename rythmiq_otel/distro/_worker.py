@@ -211,7 +211,6 @@ def stage_context(stage: str) -> Iterator[JobRun | None]:
     if name is None:
         raise ValueError(f"stage_context() got {stage!r}; expected one of {', '.join(vocab.WORKER_STAGES)}")
     job = _current_job.get()
-    path = job.processing_path if job is not None else None
     with _tracer.start_as_current_span(f"stage {name}") as span:
         span.set_attribute("rythmiq.stage", name)
         emit(_log, logging.DEBUG, "Stage started", event=vocab.EVENT_STAGE_STARTED, stage=name)
@@ -226,14 +225,14 @@ def stage_context(stage: str) -> Iterator[JobRun | None]:
             raise
         finally:
             cpu, wall = _elapsed(cpu_start, wall_start)
+            path = None
             if job is not None:
                 job.stage_cpu_seconds[name] = job.stage_cpu_seconds.get(name, 0.0) + cpu
-                path = job.processing_path
+                path = job.processing_path  # read at the end: the stage may have decided it
             _metrics.instruments().record(vocab.METRIC_JOB_CPU, cpu, processing_path=path, stage=name)
             if failed is None:
                 emit(_log, logging.INFO, "Stage completed", event=vocab.EVENT_STAGE_COMPLETED, stage=name,
-                     **_durations(cpu, wall),
-                     extra={"processing_path": path})
+                     **_durations(cpu, wall), extra={"processing_path": path})
             else:
                 span.set_status(Status(StatusCode.ERROR, _error_code(failed)))
                 if job is None:
