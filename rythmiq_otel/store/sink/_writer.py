@@ -58,7 +58,7 @@ _BULK: tuple[tuple[str, Sequence[str], Sequence[str] | None], ...] = (
 )
 _JOB_COLUMNS = JobUpdate._fields
 # The status order of _map_jobs.STATUS_RANK, as SQL: pending < processing < completed < failed.
-_STATUS_ARRAY = "ARRAY[" + ", ".join(f"'{s}'" for s in vocab.JOB_STATUSES) + "]::text[]"
+_STATUS_ARRAY = sql.SQL("{}::text[]").format(sql.Literal(list(vocab.JOB_STATUSES)))
 _UPSERT_JOB = sql.SQL(
     "INSERT INTO job_runs AS j ({cols}) VALUES ({values}) ON CONFLICT (job_id) DO UPDATE SET "
     "correlation_id = coalesce(j.correlation_id, EXCLUDED.correlation_id), "
@@ -74,19 +74,22 @@ _UPSERT_JOB = sql.SQL(
 ).format(
     cols=sql.SQL(", ").join(map(sql.Identifier, _JOB_COLUMNS)),
     values=sql.SQL(", ").join(sql.Placeholder() * len(_JOB_COLUMNS)),
-    new_rank=sql.SQL(f"coalesce(array_position({_STATUS_ARRAY}, EXCLUDED.status), 0)"),
-    old_rank=sql.SQL(f"coalesce(array_position({_STATUS_ARRAY}, j.status), 0)"),
+    new_rank=sql.SQL("coalesce(array_position({}, EXCLUDED.status), 0)").format(_STATUS_ARRAY),
+    old_rank=sql.SQL("coalesce(array_position({}, j.status), 0)").format(_STATUS_ARRAY),
 )
-_ERROR_COLUMNS = ErrorEventRow._fields
-_INSERT_ERROR = sql.SQL("INSERT INTO error_events ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(
-    sql.SQL(", ").join(map(sql.Identifier, _ERROR_COLUMNS)),
-    sql.SQL(", ").join(sql.Placeholder() * len(_ERROR_COLUMNS)),
-)
+
+
+def _insert_unless_exists(table: str, columns: Sequence[str], key: str) -> sql.Composed:
+    """``INSERT`` of one row (a placeholder per column) that does nothing when ``key`` is already taken."""
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.Identifier(key),
+    )
+
+
+_INSERT_ERROR = _insert_unless_exists("error_events", ErrorEventRow._fields, "id")
 _CPU_COLUMNS = ("job_id", "correlation_id", "created_at", *vocab.CPU_METRICS_COLUMNS)
-_INSERT_CPU = sql.SQL("INSERT INTO cpu_metrics ({}) VALUES ({}) ON CONFLICT (job_id) DO NOTHING").format(
-    sql.SQL(", ").join(map(sql.Identifier, _CPU_COLUMNS)),
-    sql.SQL(", ").join(sql.Placeholder() * len(_CPU_COLUMNS)),
-)
+_INSERT_CPU = _insert_unless_exists("cpu_metrics", _CPU_COLUMNS, "job_id")
 
 
 def _cpu_params(row: CpuMetricsRow) -> tuple[Any, ...]:
