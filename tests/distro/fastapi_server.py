@@ -31,7 +31,7 @@ from rythmiq_otel.distro._api_events import (
     output_delivered,
 )
 from rythmiq_otel.distro._fastapi import instrument_app
-from tests.distro.recording import collect, spans
+from tests.distro.recording import collect, event_of, spans
 
 __all__ = ["CALLER_ID", "JOB_ID", "base_url", "call", "completed", "event_of", "records", "spans"]
 
@@ -115,10 +115,6 @@ def call(spans, base_url: str) -> Callable[..., httpx.Response]:
         return response
 
     return request
-
-
-def event_of(record: logging.LogRecord) -> str | None:
-    return getattr(record, vocab.EVENT_FIELD, None)
 
 
 def completed(records: list[logging.LogRecord]) -> logging.LogRecord:

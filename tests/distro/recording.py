@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from rythmiq_otel import vocab
 from rythmiq_otel.distro._correlation import UuidTraceIdGenerator
 
 _exporter = InMemorySpanExporter()
@@ -65,3 +66,8 @@ def collect(*logger_names: str) -> Iterator[list[logging.LogRecord]]:
         for logger, level in zip(loggers, levels, strict=True):
             logger.removeHandler(handler)
             logger.setLevel(level)
+
+
+def event_of(record: logging.LogRecord) -> str | None:
+    """The record's §1.2 event name (``None`` for a plain log call)."""
+    return getattr(record, vocab.EVENT_FIELD, None)

@@ -14,7 +14,7 @@ from rythmiq_otel import vocab
 from rythmiq_otel.distro import _webhook
 from rythmiq_otel.distro._correlation import current_correlation_id
 from rythmiq_otel.distro._webhook import webhook_context
-from tests.distro.recording import collect, spans
+from tests.distro.recording import collect, event_of, spans
 
 __all__ = ["spans"]
 
@@ -33,10 +33,6 @@ BODY = {
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
     yield from collect(_webhook.__name__)
-
-
-def event_of(record: logging.LogRecord) -> str | None:
-    return getattr(record, vocab.EVENT_FIELD, None)
 
 
 def test_the_body_trace_continues_and_received_then_processed_are_logged(spans, records):

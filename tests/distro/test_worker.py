@@ -14,7 +14,7 @@ from opentelemetry.trace import StatusCode
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _worker
 from rythmiq_otel.distro._worker import job_context, stage_context
-from tests.distro.recording import collect, spans
+from tests.distro.recording import collect, event_of, spans
 
 __all__ = ["spans"]
 
@@ -44,11 +44,11 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def events(records: list[logging.LogRecord]) -> list[str]:
-    return [getattr(record, vocab.EVENT_FIELD, None) for record in records]
+    return [event_of(record) for record in records]
 
 
 def by_event(records: list[logging.LogRecord], event: str) -> list[logging.LogRecord]:
-    return [record for record in records if getattr(record, vocab.EVENT_FIELD, None) == event]
+    return [record for record in records if event_of(record) == event]
 
 
 def burn(rounds: int) -> None:
