@@ -232,5 +232,3 @@ def response_body(signal: Signal, fmt: Format, rejected: int, error_message: str
     if fmt == "protobuf":
         return response.SerializeToString(), PROTOBUF
     return json_format.MessageToJson(response, indent=None).encode(), JSON
-
-

@@ -98,5 +98,3 @@ def process(
         ctx=ctx,
         write_seconds=clock() - started,
     )
-
-
