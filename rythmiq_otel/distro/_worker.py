@@ -209,7 +209,7 @@ def stage_context(stage: str) -> Iterator[JobRun | None]:
     """
     name = vocab.canonical_stage(stage)
     if name is None:
-        raise ValueError(f"stage_context() got {stage!r}; expected one of {', '.join(vocab.WORKER_STAGES)}")
+        raise ValueError(f"stage_context() got {stage!r}; expected one of {', '.join(vocab.WORKER_STAGES)}.")
     job = _current_job.get()
     with _tracer.start_as_current_span(f"stage {name}") as span:
         span.set_attribute("rythmiq.stage", name)
