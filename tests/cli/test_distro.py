@@ -17,7 +17,6 @@ from tests.otlp_capture import OtlpCapture, otlp_capture
 __all__ = ["instrumented_env", "otlp_capture"]
 
 
-
 def _auto_dir() -> str:
     import rythmiq_otel
 
