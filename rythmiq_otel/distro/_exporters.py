@@ -54,8 +54,9 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
         exporter_class = _exporter_class(protocol, signal)
     except ImportError:
         _log.warning(
-            "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the grpc extra (pip install 'rythmiq-otel[grpc]'); "
-            "exporting %s with http/protobuf instead.",
+            "The grpc protocol (OTEL_EXPORTER_OTLP_%s_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL) needs the "
+            "grpc extra (pip install 'rythmiq-otel[grpc]'); exporting %s with http/protobuf instead.",
+            signal.upper(),
             signal,
         )
         exporter_class = _exporter_class("http/protobuf", signal)
