@@ -5,6 +5,7 @@ The spec (§2.1) wants a UUID v4 correlation id on every log line of a job; Open
 §2.3 timeline, and nothing has to be propagated twice. This module holds the rules that keep that true:
 
 * ``correlation_id_from_trace_id`` / ``trace_id_from_correlation_id`` convert between the two spellings;
+  ``spellings`` caches both spellings of the current trace (every log line and span of a job needs them);
 * ``UuidTraceIdGenerator`` makes new trace ids UUIDv4-shaped, and lets ingress hand it the caller's
   ``X-Correlation-ID`` so that id becomes the trace id instead of being rewritten;
 * ``resolve_ingress`` applies the ingress order: valid ``traceparent`` > valid ``X-Correlation-ID`` > new id;
@@ -40,6 +41,7 @@ __all__ = [
     "new_trace_id",
     "pending_trace_id",
     "resolve_ingress",
+    "spellings",
     "trace_correlation_id",
     "trace_id_from_correlation_id",
     "with_baggage",
@@ -53,6 +55,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _VERSION_4_MASK = ~(0xF << 76) & ((1 << 128) - 1)
 _VARIANT_MASK = ~(0x3 << 62) & ((1 << 128) - 1)
 
+# (trace_id, hex, correlation_id) of the last trace spelled; replaced whole, so threads never read a torn
+# entry (at worst they recompute).
+_last_spelled: list[tuple[int, str, str]] = [(0, "", "")]
 # The trace id the next root span in this context must use (set by ingress, consumed by the generator).
 _pending: contextvars.ContextVar[int | None] = contextvars.ContextVar("rythmiq_pending_trace", default=None)
 
@@ -81,12 +86,21 @@ def canonical_uuid(value: object) -> str | None:
     return None
 
 
+def spellings(trace_id: int) -> tuple[str, str]:
+    """``(hex, correlation_id)`` for ``trace_id``: computed once per trace, not once per line or span."""
+    cached = _last_spelled[0]
+    if cached[0] != trace_id:
+        cached = (trace_id, format(trace_id, "032x"), correlation_id_from_trace_id(trace_id))
+        _last_spelled[0] = cached
+    return cached[1], cached[2]
+
+
 def trace_correlation_id() -> str | None:
     """The current span's trace id as a correlation id, or ``None`` outside any valid span context."""
     span_context = trace.get_current_span().get_span_context()
     if not span_context.is_valid:
         return None
-    return correlation_id_from_trace_id(span_context.trace_id)
+    return spellings(span_context.trace_id)[1]
 
 
 def current_correlation_id() -> str | None:

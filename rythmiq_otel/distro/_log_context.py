@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry import baggage, trace
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._trace_spelling import spellings
+from rythmiq_otel.distro._correlation import spellings
 
 __all__ = ["add_context"]
 

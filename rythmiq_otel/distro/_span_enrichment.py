@@ -12,7 +12,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._trace_spelling import spellings
+from rythmiq_otel.distro._correlation import spellings
 
 __all__ = ["BaggageSpanProcessor"]
 
