@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rythmiq_otel.cli._distro import instrumented_pythonpath
-from tests.distro.conftest import RYTHMIQ_OTEL, instrumented_env
 from tests.distro.log_lines import parse_lines
+from tests.instrumented import RYTHMIQ_OTEL, instrumented_env
 from tests.otlp_capture import OtlpCapture, otlp_capture
 
 __all__ = ["instrumented_env", "otlp_capture"]

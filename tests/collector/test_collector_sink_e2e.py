@@ -25,12 +25,12 @@ import pytest
 from examples.run import ExampleSystem, start_system
 from rythmiq_otel import pii
 from rythmiq_otel.store.collector import config_files
+from tests.canary_emitter import CORPUS as CANARY_CORPUS
+from tests.canary_emitter import EMIT_CANARIES
 from tests.collector._process import CollectorFactory, CollectorProcess, free_port
-from tests.distro.conftest import RYTHMIQ_OTEL
-from tests.distro.test_pii_layer import CORPUS as CANARY_CORPUS
-from tests.distro.test_pii_layer import EMIT_CANARIES
+from tests.instrumented import RYTHMIQ_OTEL
 from tests.pii_canaries import assert_no_canary, find_canaries
-from tests.store.sink.conftest import TOKEN, sink_process
+from tests.store.sink.sink_helpers import TOKEN, sink_process
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 

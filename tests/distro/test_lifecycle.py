@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.distro.conftest import RYTHMIQ_OTEL
 from tests.distro.log_lines import parse_lines
+from tests.instrumented import RYTHMIQ_OTEL
 from tests.otlp_capture import OtlpCapture
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,6 @@ import json
 import logging
 import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -25,11 +24,10 @@ from opentelemetry.trace import Link, Status, StatusCode
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._pii import RedactionReporter, ScrubbingSpanExporter
 from rythmiq_otel.pii import NOOP_SCRUBBER, Redaction, marker
+from tests.canary_emitter import CORPUS, EMIT_CANARIES
 from tests.distro.log_lines import parse_lines
 from tests.otlp_capture import OtlpCapture
-from tests.pii_canaries import assert_no_canary, canaries, find_canaries
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.pii_canaries import assert_no_canary, find_canaries
 
 
 @pytest.fixture
@@ -210,46 +208,6 @@ def test_with_the_noop_scrubber_spans_pass_unchanged() -> None:
 # ------------------------------------------------------------------------------------------------------------
 # End to end: every canary through logs and spans of a real instrumented process, out over real OTLP/HTTP.
 # ------------------------------------------------------------------------------------------------------------
-PER_CATEGORY = 30
-
-EMIT_CANARIES = f"""
-import json, logging, sys
-sys.path.insert(0, {str(REPO)!r})
-from opentelemetry import trace
-from opentelemetry.trace import Link, Status, StatusCode
-from rythmiq_otel import get_worker_logger
-from tests.pii_canaries import canaries, nested_placements
-
-log = get_worker_logger("worker.pii")
-tracer = trace.get_tracer("worker.pii")
-reserved = {{*logging.LogRecord("", 0, "", 0, "", (), None).__dict__, "message", "asctime"}}
-emitted = 0
-for canary in canaries({PER_CATEGORY}):
-    flat = canary.value if isinstance(canary.value, str) else json.dumps(canary.value)
-    if canary.key not in reserved:  # logging refuses extra= keys that shadow LogRecord attributes
-        log.info("Stage completed", extra={{canary.key: canary.value}})
-        emitted += 1
-    for extra in nested_placements(canary):
-        log.info("Stage completed", extra={{"stage": "ocr", "extra": extra}})
-        emitted += 1
-    with tracer.start_as_current_span("stage ocr") as span:
-        span.set_attribute(canary.key, flat)
-        span.add_event("checked", {{canary.key: flat}})
-        if canary.text is not None:
-            log.warning(f"could not process {{canary.text}}")
-            try:
-                raise ValueError(f"bad input {{canary.text}}")
-            except ValueError as error:
-                log.exception("Stage failed")
-                span.record_exception(error)
-            span.set_attribute("note", f"saw {{canary.text}}")
-            span.set_status(Status(StatusCode.ERROR, f"failed on {{canary.text}}"))
-            emitted += 2
-print(json.dumps({{"emitted": emitted}}), file=sys.stderr)
-"""
-
-
-CORPUS = canaries(PER_CATEGORY)
 # The rules the corpus must trip (schema values are planted under both schema and extracted-data keys).
 EVERY_RULE = {
     "email", "ip_address", "filename", "storage_path", "user_id", "extracted_text", "file_content",

@@ -21,8 +21,8 @@ import pytest
 
 from rythmiq_otel.store import _embedded, migrate
 from tests.store.sink import otlp_builders as otlp
-from tests.store.sink.conftest import AUTH, ROOT, TOKEN, sink_process, wait_until
 from tests.store.sink.job_events import lifecycle, new_job
+from tests.store.sink.sink_helpers import AUTH, ROOT, TOKEN, sink_process, wait_until
 
 pytestmark = pytest.mark.slow
 PROTOBUF = {"Content-Type": "application/x-protobuf", **AUTH}

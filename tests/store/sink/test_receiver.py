@@ -20,7 +20,7 @@ from rythmiq_otel.store.sink import MemoryWriter, SettingsError, create_app, loa
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._rows import Batch
 from tests.store.sink import otlp_builders as otlp
-from tests.store.sink.conftest import AUTH, serve, settings
+from tests.store.sink.sink_helpers import AUTH, serve, settings
 
 PROTOBUF = {"Content-Type": "application/x-protobuf", **AUTH}
 
