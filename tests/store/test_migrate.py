@@ -13,8 +13,7 @@ import pytest
 
 from rythmiq_otel.store import MigrationError, load_migrations, migrate, pending_migrations
 from rythmiq_otel.store._migrate import migrations_dir
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.wheel_build import REPO, build_wheel
 
 
 def _write(directory: Path, files: dict[str, str]) -> Path:
@@ -131,12 +130,7 @@ def test_checkout_finds_the_top_level_migrations_directory() -> None:
 
 
 def test_built_wheel_ships_and_finds_the_migrations(tmp_path: Path) -> None:
-    build = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-        check=False, capture_output=True, text=True, timeout=120,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = tmp_path.glob("*.whl")
+    wheel = build_wheel(tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(n for n in names if n.startswith("rythmiq_otel/_migrations/"))
     assert shipped == [f"rythmiq_otel/_migrations/{m.name}" for m in load_migrations()]
