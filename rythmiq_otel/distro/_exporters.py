@@ -18,7 +18,7 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, ConsoleMetr
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from rythmiq_otel.distro._lifecycle import fork_safe_session
-from rythmiq_otel.distro._settings import ExportSettings
+from rythmiq_otel.distro._settings import ExportSettings, default_endpoint
 
 __all__ = ["log_exporters", "metric_exporters", "span_exporters", "temporality_for"]
 
@@ -60,6 +60,8 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
             signal,
         )
         exporter_class = _exporter_class("http/protobuf", signal)
+        if endpoint == default_endpoint("grpc"):  # the default gRPC port does not speak OTLP/HTTP
+            endpoint = default_endpoint("http/protobuf")
         endpoint = f"{endpoint.rstrip('/')}/v1/{signal}"
         protocol = "http/protobuf"
     kwargs: dict[str, Any] = {

@@ -295,6 +295,11 @@ def _generic(reader: _Reader) -> _Generic:
     )
 
 
+def default_endpoint(protocol: Protocol) -> str:
+    """The OTLP endpoint a protocol uses when no variable names one (the specification's defaults)."""
+    return f"http://localhost:{_DEFAULT_PORT[protocol]}"
+
+
 def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
     upper = signal.upper()
     protocol: Protocol = reader.choice(  # type: ignore[assignment]
@@ -302,7 +307,7 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
     )
     endpoint = reader.raw(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")
     if endpoint is None:
-        base = generic.endpoint or f"http://localhost:{_DEFAULT_PORT[protocol]}"
+        base = generic.endpoint or default_endpoint(protocol)
         endpoint = base if protocol == "grpc" else f"{base.rstrip('/')}/v1/{signal}"
     return ExportSettings(
         exporters=_exporters(reader, f"OTEL_{upper}_EXPORTER"),

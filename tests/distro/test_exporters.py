@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.metrics import Counter, Histogram
@@ -22,6 +23,23 @@ def test_default_is_one_http_protobuf_exporter_per_signal() -> None:
 def test_grpc_protocol_builds_the_grpc_exporter() -> None:
     (exporter,) = span_exporters(load_settings({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}).traces)
     assert isinstance(exporter, GrpcSpanExporter)
+
+
+@pytest.mark.parametrize(
+    ("environment", "endpoint"),
+    [
+        ({}, "http://localhost:4318/v1/traces"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "http://collector:4318/v1/traces"),
+    ],
+)
+def test_grpc_without_its_extra_falls_back_to_http_on_the_http_default_port(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], endpoint: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.grpc.trace_exporter", None)
+    settings = load_settings({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", **environment}).traces
+    (exporter,) = span_exporters(settings)
+    assert isinstance(exporter, HttpSpanExporter)
+    assert exporter._endpoint == endpoint
 
 
 def test_console_exporter_writes_to_stderr_because_stdout_is_for_json_lines() -> None:
