@@ -22,3 +22,16 @@ def build_wheel(outdir: Path) -> Path:
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = outdir.glob("*.whl")
     return wheel
+
+
+def run_from(package_path: Path, code: str) -> str:
+    """Run ``code`` in a fresh interpreter that sees only ``package_path`` (a wheel or an unpacked one).
+
+    The checkout is neither on the path nor the working directory, so whatever the code finds comes from
+    the package. Returns its stdout.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=package_path.parent,
+        env={"PYTHONPATH": str(package_path), "PATH": "/usr/bin:/bin"},
+    )
+    return result.stdout

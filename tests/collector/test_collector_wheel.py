@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from rythmiq_otel.store.collector import VARIANTS, collector_dir
-from tests.wheel_build import REPO, build_wheel
+from tests.wheel_build import REPO, build_wheel, run_from
 
 
 def test_the_checkout_finds_the_top_level_collector_directory() -> None:
@@ -27,11 +25,7 @@ def test_an_installed_wheel_ships_and_finds_every_config(tmp_path: Path) -> None
         "print(c.manifest_path())\n"
         "for variant in c.VARIANTS: print(*c.config_files(variant))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-    )
-    paths = [Path(word) for word in result.stdout.split()]
+    paths = [Path(word) for word in run_from(site, code).split()]
     shipped = site / "rythmiq_otel" / "_collector"
     assert len(paths) == 1 + sum(len(files) for files in VARIANTS.values())
     assert all(path.is_relative_to(shipped) and path.is_file() for path in paths), paths

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +11,7 @@ import pytest
 
 from rythmiq_otel.store import MigrationError, load_migrations, migrate, pending_migrations
 from rythmiq_otel.store._migrate import migrations_dir
-from tests.wheel_build import REPO, build_wheel
+from tests.wheel_build import REPO, build_wheel, run_from
 
 
 def _write(directory: Path, files: dict[str, str]) -> Path:
@@ -140,11 +138,7 @@ def test_built_wheel_ships_and_finds_the_migrations(tmp_path: Path) -> None:
         "from rythmiq_otel.store._migrate import migrations_dir\n"
         "print(rythmiq_otel.__file__); print(migrations_dir()); print(len(s.load_migrations()))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
-        env={"PYTHONPATH": str(wheel), "PATH": "/usr/bin:/bin"},
-    )
-    module_file, directory, count = result.stdout.split("\n")[:3]
+    module_file, directory, count = run_from(wheel, code).split("\n")[:3]
     assert module_file.startswith(str(wheel))
     assert directory.startswith(str(wheel)) and directory.rstrip("/").endswith("rythmiq_otel/_migrations")
     assert int(count) == len(load_migrations())
