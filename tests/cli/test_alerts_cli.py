@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psycopg
 
-from tests.console import seed
+from tests.console import rows
 
 
 def run(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def test_check_exits_1_and_names_the_firing_rule(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         now = conn.execute("SELECT now()").fetchone()[0]
         for i in range(40):
-            seed.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
     done = run(database_url, "alerts", "check")
     assert done.returncode == 1, done.stderr
     assert "FIRING           Error rate 10 % > 2 % over the last 1h (40 finished jobs)" in done.stdout

@@ -13,7 +13,7 @@ import pytest
 from rythmiq_otel.console.alerts import AlertSettings, evaluate, load_alert_settings
 from rythmiq_otel.console.alerts._rules import RuleResult, psi
 from rythmiq_otel.console.alerts._settings import RULE_NAMES
-from tests.console import seed
+from tests.console import rows
 
 # A 30-day month, half over: the month-end projection is exactly twice the CPU used so far.
 AT = datetime(2026, 4, 16, 0, 0, tzinfo=UTC)
@@ -44,39 +44,39 @@ def result(conn: psycopg.Connection, name: str, at: datetime = AT, *, budget: fl
 # ---------------------------------------------------------------------------------------------------------
 def seed_error_rate(conn: psycopg.Connection) -> None:
     for i in range(100):
-        seed.job(conn, finished=AT - (i % 50 + 1) * MIN, failed=i < 3)
-    seed.job(conn, finished=AT - 61 * MIN, failed=True)  # outside the hour
+        rows.job(conn, finished=AT - (i % 50 + 1) * MIN, failed=i < 3)
+    rows.job(conn, finished=AT - 61 * MIN, failed=True)  # outside the hour
 
 
 def seed_latency(conn: psycopg.Connection) -> None:
     for i in range(40):
-        seed.cpu(conn, at=AT - (i + 1) * MIN, wall_seconds=float(i + 1))
+        rows.cpu(conn, at=AT - (i + 1) * MIN, wall_seconds=float(i + 1))
 
 
 def seed_cpu(conn: psycopg.Connection) -> None:
     for i in range(40):
         temperature = "cold" if i < 5 else "warm"
-        seed.cpu(conn, at=AT - (i + 1) * 30 * MIN, cpu_seconds=1000.0, temperature=temperature)
+        rows.cpu(conn, at=AT - (i + 1) * 30 * MIN, cpu_seconds=1000.0, temperature=temperature)
 
 
 def seed_spike(conn: psycopg.Connection) -> None:
     for day, hours in enumerate([1, 1, 1, 2, 2, 2, 10], start=1):
-        seed.cpu(conn, at=AT - timedelta(days=day) - 30 * MIN, cpu_seconds=hours * 3600.0)
-    seed.cpu(conn, at=AT - timedelta(days=8), cpu_seconds=1.0)  # the store's first row: 7 days of history
-    seed.cpu(conn, at=AT - 10 * MIN, cpu_seconds=9 * 3600.0)
+        rows.cpu(conn, at=AT - timedelta(days=day) - 30 * MIN, cpu_seconds=hours * 3600.0)
+    rows.cpu(conn, at=AT - timedelta(days=8), cpu_seconds=1.0)  # the store's first row: 7 days of history
+    rows.cpu(conn, at=AT - 10 * MIN, cpu_seconds=9 * 3600.0)
 
 
 def seed_quality(conn: psycopg.Connection) -> None:
     for i in range(700):
-        seed.cpu(conn, at=AT - timedelta(days=2) - i * 10 * MIN, quality=0.6 + (i % 4) * 0.1)
+        rows.cpu(conn, at=AT - timedelta(days=2) - i * 10 * MIN, quality=0.6 + (i % 4) * 0.1)
     for i in range(150):
-        seed.cpu(conn, at=AT - (i + 1) * 5 * MIN, quality=0.3 + (i % 2) * 0.1)
+        rows.cpu(conn, at=AT - (i + 1) * 5 * MIN, quality=0.3 + (i % 2) * 0.1)
 
 
 def seed_api(conn: psycopg.Connection) -> None:
-    seed.api_requests(conn, at=AT - 5 * MIN, status=200, count=90)
-    seed.api_requests(conn, at=AT - 5 * MIN, status=503, count=10)
-    seed.api_requests(conn, at=AT - 20 * MIN, status=500, count=1000)  # outside the 15 minutes
+    rows.api_requests(conn, at=AT - 5 * MIN, status=200, count=90)
+    rows.api_requests(conn, at=AT - 5 * MIN, status=503, count=10)
+    rows.api_requests(conn, at=AT - 20 * MIN, status=500, count=1000)  # outside the 15 minutes
 
 
 SEEDS: dict[str, Callable[[psycopg.Connection], None]] = {
@@ -167,7 +167,7 @@ def test_cpu_burn_and_cold_starts(conn: psycopg.Connection) -> None:
 
 
 def test_projection_is_used_times_month_over_elapsed(conn: psycopg.Connection) -> None:
-    seed.cpu(conn, at=AT - MIN, cpu_seconds=100 * 3600.0)
+    rows.cpu(conn, at=AT - MIN, cpu_seconds=100 * 3600.0)
     assert result(conn, "cpu_projection", budget=200.0).value == pytest.approx(200.0)
     assert result(conn, "cpu_projection", budget=200.0).state == "ok"
     assert result(conn, "cpu_projection", budget=199.0).state == "firing"
@@ -180,7 +180,7 @@ def test_projection_is_used_times_month_over_elapsed(conn: psycopg.Connection) -
 def test_projection_agrees_with_get_monthly_cpu_usage(conn: psycopg.Connection) -> None:
     conn.execute("SET TimeZone = 'UTC'")
     now = conn.execute("SELECT now()").fetchone()[0]
-    seed.cpu(conn, at=max(now - timedelta(minutes=5), now.replace(day=1, hour=0, minute=0)),
+    rows.cpu(conn, at=max(now - timedelta(minutes=5), now.replace(day=1, hour=0, minute=0)),
              cpu_seconds=7200.0)
     expected = conn.execute("SELECT projected_hours FROM get_monthly_cpu_usage()").fetchone()[0]
     assert result(conn, "cpu_projection", now).value == pytest.approx(expected, rel=1e-3)
@@ -195,16 +195,16 @@ def test_cpu_spike_uses_median_and_mad_of_the_same_hour(conn: psycopg.Connection
 
 
 def test_cpu_spike_floor_keeps_an_idle_system_quiet(conn: psycopg.Connection) -> None:
-    seed.cpu(conn, at=AT - timedelta(days=8), cpu_seconds=1.0)
-    seed.cpu(conn, at=AT - 10 * MIN, cpu_seconds=0.4 * 3600)
+    rows.cpu(conn, at=AT - timedelta(days=8), cpu_seconds=1.0)
+    rows.cpu(conn, at=AT - 10 * MIN, cpu_seconds=0.4 * 3600)
     idle = result(conn, "cpu_spike")
     assert (idle.threshold, idle.state) == (0.5, "ok")
     assert result(conn, "cpu_spike", floor=0.3).state == "firing"
 
 
 def test_cpu_spike_needs_days_of_history(conn: psycopg.Connection) -> None:
-    seed.cpu(conn, at=AT - timedelta(days=2, hours=2), cpu_seconds=1.0)
-    seed.cpu(conn, at=AT - 10 * MIN, cpu_seconds=5 * 3600)
+    rows.cpu(conn, at=AT - timedelta(days=2, hours=2), cpu_seconds=1.0)
+    rows.cpu(conn, at=AT - 10 * MIN, cpu_seconds=5 * 3600)
     young = result(conn, "cpu_spike")
     assert (young.sample, young.state) == (2, "insufficient_data")
 
@@ -225,9 +225,9 @@ def test_quality_shift_fires_on_a_moved_distribution_only(conn: psycopg.Connecti
 
 def test_quality_shift_is_quiet_when_the_distribution_holds(conn: psycopg.Connection) -> None:
     for i in range(700):
-        seed.cpu(conn, at=AT - timedelta(days=2) - i * 10 * MIN, quality=0.6 + (i % 4) * 0.1)
+        rows.cpu(conn, at=AT - timedelta(days=2) - i * 10 * MIN, quality=0.6 + (i % 4) * 0.1)
     for i in range(200):
-        seed.cpu(conn, at=AT - (i + 1) * 5 * MIN, quality=0.6 + (i % 4) * 0.1)
+        rows.cpu(conn, at=AT - (i + 1) * 5 * MIN, quality=0.6 + (i % 4) * 0.1)
     steady = result(conn, "quality_shift")
     assert steady.state == "ok" and steady.value is not None and steady.value < 0.01
 
@@ -236,7 +236,7 @@ def test_api_5xx_counts_delta_and_cumulative_points(conn: psycopg.Connection) ->
     seed_api(conn)
     assert result(conn, "api_5xx").value == pytest.approx(10.0)
     start = AT - timedelta(hours=3)
-    seed.api_requests(conn, at=AT - 30 * MIN, status=500, count=40, temporality="cumulative", start=start)
-    seed.api_requests(conn, at=AT - 2 * MIN, status=500, count=50, temporality="cumulative", start=start)
+    rows.api_requests(conn, at=AT - 30 * MIN, status=500, count=40, temporality="cumulative", start=start)
+    rows.api_requests(conn, at=AT - 2 * MIN, status=500, count=50, temporality="cumulative", start=start)
     measured = result(conn, "api_5xx")  # the cumulative series adds its increment, 10, not 50
     assert (measured.value, measured.sample) == (pytest.approx(20 / 110 * 100), 110)
