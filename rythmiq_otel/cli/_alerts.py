@@ -1,4 +1,5 @@
-"""Subcommands of the operator area: ``alerts check`` (every rule's state; exit 1 when one fires).
+"""Subcommands of the operator area: ``alerts check [--json] [--notify]`` (every rule's state; exit 1 when
+one fires).
 
 Configured by ``RYTHMIQ_ALERT*`` (see ``rythmiq_otel/console/alerts/_settings.py``) and the store's
 ``DATABASE_URL`` / ``RYTHMIQ_DATA_DIR``. Imports happen inside the handlers so ``--help`` stays fast.
@@ -28,18 +29,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check", help="evaluate every rule now and print its state (exit 1 when one fires, 2 when it cannot)"
     )
     check.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    check.add_argument(
+        "--notify", action="store_true",
+        help="also record the states, open/resolve incidents and post due webhooks (what `up` does every "
+             "minute; for cron when `up` is not running)",
+    )
     check.set_defaults(handler=_check)
 
 
 def _check(args: argparse.Namespace) -> int:
     import psycopg
 
-    from rythmiq_otel.console.alerts import evaluate, load_alert_settings
+    from rythmiq_otel.console.alerts import deliver_due, evaluate, load_alert_settings, record
 
     settings = guarded(load_alert_settings)
     with _connect(_settings()) as conn:
         try:
-            evaluation = evaluate(conn, settings)
+            # --notify: record this evaluation, unless another evaluator is recording one right now (then
+            # it reports, and that one's states and posts stand).
+            evaluation = (record(conn, settings) if args.notify else None) or evaluate(conn, settings)
+            if args.notify:
+                deliver_due(conn, settings)
         except psycopg.Error as err:
             raise CommandError(f"cannot evaluate the rules: {first_line(err)}") from err
     if args.json:

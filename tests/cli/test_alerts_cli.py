@@ -12,6 +12,7 @@ from datetime import timedelta
 import psycopg
 
 from tests.console import rows
+from tests.console.webhook_receiver import webhook_receiver
 
 
 def run(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -75,3 +76,20 @@ def test_check_exits_2_on_a_bad_setting(database_url: str) -> None:
         "rythmiq-otel alerts: RYTHMIQ_ALERT_API_5XX_WINDOW='soon' is not a duration; expected a positive "
         "whole number and a unit, like 90s, 15m, 1h or 7d\n"
     )
+
+
+def test_check_notify_records_the_incident_and_posts_it_once(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]
+        for i in range(40):
+            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+    with webhook_receiver() as receiver:
+        for _ in range(2):
+            done = run(database_url, "alerts", "check", "--notify", RYTHMIQ_ALERT_WEBHOOK_URL=receiver.url)
+            assert done.returncode == 1, done.stderr
+    assert receiver.transitions() == [("error_rate", "opened")]
+    with psycopg.connect(database_url) as conn:
+        state = conn.execute("SELECT state FROM alert_states WHERE rule = 'error_rate'").fetchone()
+        assert state == ("firing",)
+    read_only = run(database_url, "alerts", "check")  # without --notify nothing is written
+    assert read_only.returncode == 1
