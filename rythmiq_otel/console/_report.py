@@ -124,7 +124,8 @@ def _trace(conn: psycopg.Connection, now: datetime) -> Verdict:
     first, last = entries[0].at, entries[-1].at
     return True, (
         f"job {_short(job_id)} ({status}) traced by its correlation_id: {logs} log records and "
-        f"{len(entries) - logs} spans from {', '.join(order)}, {first:%H:%M:%S} to {last:%H:%M:%S} UTC"
+        f"{len(entries) - logs} spans from {', '.join(order)}, over {(last - first).total_seconds():.2f} s "
+        f"from {first:%H:%M:%S} UTC"
     ), {"job_id": str(job_id), "correlation_id": str(correlation_id), "status": status,
         "services_in_order": order, "log_records": logs, "spans": len(entries) - logs,
         "first": first.isoformat(), "last": last.isoformat(),
