@@ -46,6 +46,7 @@ from rythmiq_otel.store import run_maintenance
 __all__ = ["BackfillError", "BackfillResult", "backfill", "history_end"]
 
 JOBS_PER_REQUEST = 200
+POINTS_PER_REQUEST = 5000
 # The latest day's jobs also carry the worker's per-stage log lines and spans (the trace page's waterfall);
 # older ones only the lifecycle events, spans and metrics the dashboards read, which keeps a month of
 # history fast to send.
@@ -317,43 +318,49 @@ _COUNTERS = {vocab.METRIC_JOBS_TOTAL, vocab.METRIC_ERRORS_TOTAL, vocab.METRIC_CO
              vocab.METRIC_API_REQUESTS}
 
 
-def _metrics_request(samples: _Samples) -> tuple[ExportMetricsServiceRequest, int]:
-    """One delta point per series per minute, as the SDK exports them every 60 s; and the point count."""
-    request = ExportMetricsServiceRequest()
-    scopes: dict[str, Any] = {}
-    metrics: dict[tuple[str, str], Metric] = {}
+def _metrics_requests(samples: _Samples) -> Iterator[tuple[ExportMetricsServiceRequest, int]]:
+    """One delta point per series per minute, as the SDK exports them every 60 s, in requests of at most
+    ``POINTS_PER_REQUEST`` points (the sink caps a request's points); each with its point count."""
+    ordered = sorted(samples.values.items(), key=lambda item: (item[0][2], item[0]))
     label_sets: dict[tuple[tuple[str, str], ...], list[KeyValue]] = {}
-    points = 0
-    for (service, name, minute, labels), values in sorted(samples.values.items()):
-        metric = metrics.get((service, name))
-        if metric is None:
-            scope = scopes.get(service)
-            if scope is None:
-                resource = request.resource_metrics.add()
-                _add(resource.resource.attributes, _resource(service))
-                scope = scopes[service] = resource.scope_metrics.add()
-                scope.scope.name = _SCOPE
-            metric = metrics[service, name] = scope.metrics.add(name=name)
-        start, end = minute * 60 * _NS, (minute + 1) * 60 * _NS
-        if name in _COUNTERS:
-            metric.sum.aggregation_temporality = _DELTA
-            metric.sum.is_monotonic = True
-            point = metric.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=end,
-                                               as_double=float(len(values)))
-        else:
-            bounds = vocab.METRIC_BUCKETS[name]
-            counts = [0] * (len(bounds) + 1)
-            for value in values:
-                counts[bisect.bisect_left(bounds, value)] += 1
-            metric.histogram.aggregation_temporality = _DELTA
-            point = metric.histogram.data_points.add(
-                start_time_unix_nano=start, time_unix_nano=end, count=len(values), sum=sum(values),
-                min=min(values), max=max(values), explicit_bounds=bounds, bucket_counts=counts)
-        if labels not in label_sets:
-            label_sets[labels] = [_kv(key, value) for key, value in labels]
-        point.attributes.extend(label_sets[labels])
-        points += 1
-    return request, points
+    for first in range(0, len(ordered), POINTS_PER_REQUEST):
+        chunk = ordered[first:first + POINTS_PER_REQUEST]
+        request = ExportMetricsServiceRequest()
+        scopes: dict[str, Any] = {}
+        metrics: dict[tuple[str, str], Metric] = {}
+        for (service, name, minute, labels), values in chunk:
+            metric = metrics.get((service, name))
+            if metric is None:
+                scope = scopes.get(service)
+                if scope is None:
+                    resource = request.resource_metrics.add()
+                    _add(resource.resource.attributes, _resource(service))
+                    scope = scopes[service] = resource.scope_metrics.add()
+                    scope.scope.name = _SCOPE
+                metric = metrics[service, name] = scope.metrics.add(name=name)
+            point = _point(metric, name, minute, values)
+            if labels not in label_sets:
+                label_sets[labels] = [_kv(key, value) for key, value in labels]
+            point.attributes.extend(label_sets[labels])
+        yield request, len(chunk)
+
+
+def _point(metric: Metric, name: str, minute: int, values: list[float]) -> Any:
+    """The delta point of ``values`` (a counter's increments or a histogram's samples) over one minute."""
+    start, end = minute * 60 * _NS, (minute + 1) * 60 * _NS
+    if name in _COUNTERS:
+        metric.sum.aggregation_temporality = _DELTA
+        metric.sum.is_monotonic = True
+        return metric.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=end,
+                                          as_double=float(len(values)))
+    bounds = vocab.METRIC_BUCKETS[name]
+    counts = [0] * (len(bounds) + 1)
+    for value in values:
+        counts[bisect.bisect_left(bounds, value)] += 1
+    metric.histogram.aggregation_temporality = _DELTA
+    return metric.histogram.data_points.add(
+        start_time_unix_nano=start, time_unix_nano=end, count=len(values), sum=sum(values), min=min(values),
+        max=max(values), explicit_bounds=bounds, bucket_counts=counts)
 
 
 def _days(
@@ -490,9 +497,10 @@ def backfill(
                 sender.send("/v1/logs", batch.logs_request.SerializeToString())
                 sender.send("/v1/traces", batch.traces_request.SerializeToString())
                 records, spans = records + batch.log_records, spans + batch.spans
-            metrics, count = _metrics_request(samples)
-            sender.send("/v1/metrics", metrics.SerializeToString())
-            jobs, points = jobs + len(day), points + count
+            for metrics, count in _metrics_requests(samples):
+                sender.send("/v1/metrics", metrics.SerializeToString())
+                points += count
+            jobs += len(day)
             if progress is not None:
                 stamp = datetime.fromtimestamp(day[0].created_at, UTC)
                 progress(f"{stamp:%Y-%m-%d}  {jobs:,} jobs so far  ({number} of ~{int(days) + 1} days, "
