@@ -51,6 +51,7 @@ class Panel:
         visualisation: how it is drawn.
         unit: the unit of its value columns.
         counts: which jobs (or requests) it counts, in one sentence -- shown under the panel.
+        empty: what is missing when it has nothing to show (its empty state).
         series: for time series and lists, the value columns to draw (default: every column but the first).
         target: the target or threshold, drawn and judged where the spec gives one.
         compare: a ``stat``'s column holding the previous period's value (shown as a change).
@@ -66,6 +67,7 @@ class Panel:
     visualisation: Visualisation
     unit: Unit
     counts: str
+    empty: str
     series: tuple[str, ...] = ()
     target: Target | None = None
     compare: str | None = None
