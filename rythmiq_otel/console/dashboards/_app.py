@@ -117,8 +117,13 @@ def _auth_routes(token: str) -> list[Route]:
     async def login(request: Request) -> Response:
         if request.method == "GET":
             return _html(login_page(_safe_next(request.query_params.get("next", "/"))))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_BODY:
+                return _html(login_page("/", failed=True), 413)
         try:
-            form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
         except ValueError:  # more fields than a login form has
             form = {}
         given = (form.get("token") or [""])[0].strip()
@@ -163,7 +168,7 @@ def create_app(pool: ConnectionPool, token: str, *, on_startup: Callable[[], Non
         except ValueError as err:
             if as_json:
                 return JSONResponse({"error": str(err)}, status_code=400)
-            return _html(message_page("Not a time range this dashboard shows", str(err)), 400)
+            return _html(message_page("Not a time range this dashboard shows", _sentence(str(err))), 400)
         except _StoreUnavailable as err:
             return _unavailable(as_json, str(err))
         return JSONResponse(data) if as_json else _html(dashboard_page(data))
@@ -214,7 +219,7 @@ def create_app(pool: ConnectionPool, token: str, *, on_startup: Callable[[], Non
         Route("/{name}", dashboard),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)],
-                     lifespan=lifespan, max_body_size=_MAX_BODY)
+                     lifespan=lifespan)
 
 
 class _StoreUnavailable(Exception):
@@ -235,4 +240,8 @@ def _not_found(as_json: bool, message: str, *, search: str = "") -> Response:
 def _unavailable(as_json: bool, message: str) -> Response:
     if as_json:
         return JSONResponse({"error": message}, status_code=503)
-    return _html(message_page("The store cannot be read", message[0].upper() + message[1:] + "."), 503)
+    return _html(message_page("The store cannot be read", _sentence(message)), 503)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -142,6 +142,7 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             unit="count",
             counts=_JOBS_COUNT + ", per bucket of creation time",
             empty=_NO_JOBS,
+            series=("jobs",),
         ),
         Panel(
             name="error_rate_over_time",
@@ -151,6 +152,7 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             unit="percent",
             counts=_FINISHED + ", per bucket; no point where nothing finished",
             empty=_NO_JOBS,
+            series=("error_rate",),
             target=Target(1.0, label="threshold"),
         ),
         Panel(
@@ -186,6 +188,7 @@ ORDER BY s.time""",
             unit="count",
             counts="every api request (rythmiq_api_requests_total), 5xx responses as the line; hourly",
             empty=_NO_API,
+            series=("requests", "server_errors"),
             width=7,
         ),
         Panel(
@@ -321,6 +324,7 @@ ORDER BY d.time""",
             unit="hours",
             counts=_ALL_CPU + "; the line is the budget spread evenly over the month's days",
             empty=_NO_CPU,
+            series=("cpu_hours", "budget_pace_hours"),
         ),
         Panel(
             name="cpu_by_path",
@@ -440,6 +444,7 @@ SELECT s.time, p.p50, p.p95, p.p99 FROM slots s LEFT JOIN pct p ON p.time = s.ti
             unit="seconds",
             counts=_COMPLETED + ", per bucket",
             empty=_NO_COMPLETED,
+            series=("p50", "p95", "p99"),
         ),
         Panel(
             name="error_breakdown",

@@ -52,7 +52,8 @@ class Panel:
         unit: the unit of its value columns.
         counts: which jobs (or requests) it counts, in one sentence -- shown under the panel.
         empty: what is missing when it has nothing to show (its empty state).
-        series: for time series and lists, the value columns to draw (default: every column but the first).
+        series: the value columns to draw: required for time series (Grafana needs them before any row
+            exists); for lists and histograms the default is the second column.
         target: the target or threshold, drawn and judged where the spec gives one.
         compare: a ``stat``'s column holding the previous period's value (shown as a change).
         of: a ``stat``'s column holding the whole its value is a share of (shown as a bar).
