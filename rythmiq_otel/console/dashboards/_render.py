@@ -56,7 +56,8 @@ def _layout(title: str, body: str, *, active: str = "", search: str = "", refres
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"{meta}<title>{escape(title)} · Rythmiq One</title><style>{_CSS}</style></head>"
+        f'{meta}<link rel="icon" href="data:,"><title>{escape(title)} · Rythmiq One</title>'
+        f"<style>{_CSS}</style></head>"
         f"<body>{header}<main>{body}</main></body></html>"
     )
 
