@@ -22,12 +22,15 @@ TEXT = "#4b5563"
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1/2/2.5/5 x 10^n at or above ``value`` (axis tops people can read)."""
+def _nice_max(value: float, unit: str = "") -> float:
+    """An axis top people can read: the smallest 1/1.2/1.5/2/2.5/3/4/5/6/8 x 10^n at or above ``value``;
+    for small counts a multiple of 4, so the four gridlines fall on whole jobs."""
     if value <= 0:
-        return 1.0
+        return 4.0 if unit == "count" else 1.0
+    if unit == "count" and value <= 40:
+        return 4.0 * math.ceil(value / 4)
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if step * power >= value:
             return step * power
     return 10 * power
@@ -49,17 +52,17 @@ def _y_axis(body: list[str], top: float, unit: str, *, left: int, right: int, y0
 
 def time_series(
     rows: Sequence[dict], series: Sequence[str], *, unit: str, bars: bool, bucket_seconds: float,
-    threshold: float | None = None, threshold_label: str = "threshold", title: str = "",
+    threshold: float | None = None, threshold_label: str = "threshold", title: str = "", width: int = 1000,
 ) -> str:
     """One chart over ``rows`` (each with ``time`` and the ``series`` columns).
 
     With ``bars`` the first series is bars and the rest lines over them; otherwise all are lines. A
     ``threshold`` is a dashed red line, labelled, and always inside the axis.
     """
-    width, height, left, right, top_pad, bottom = 1000, 230, 64, 990, 14, 196
+    height, left, right, top_pad, bottom = 230, 64, width - 36, 14, 196
     plot_h = bottom - top_pad
     values = [r[s] for r in rows for s in series if r.get(s) is not None]
-    top = _nice_max(max([*values, threshold or 0, 0]) * 1.05)
+    top = _nice_max(max([*values, threshold or 0, 0]) * 1.05, unit)
     body: list[str] = []
     _y_axis(body, top, unit, left=left, right=right, y0=bottom, h=plot_h)
     n = max(len(rows), 1)
@@ -107,7 +110,7 @@ def time_series(
                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
         body.append(f'<text x="{right - 4}" y="{y - 5:.1f}" text-anchor="end" fill="{THRESHOLD}">'
                     f"{escape(threshold_label)} {escape(human(threshold, unit))}</text>")
-    every = max(1, math.ceil(n / 12))
+    every = max(1, math.ceil(n / max(2, (right - left) // 80)))
     for i in range(0, len(rows), every):
         x = left + i * slot + slot / 2
         label = human_time(rows[i]["time"], bucket_seconds=bucket_seconds)
@@ -125,10 +128,10 @@ def time_series(
 
 def bar_list(
     rows: Sequence[dict], label: str, value: str, *, unit: str, share: str | None = None,
-    target: float | None = None, title: str = "",
+    target: float | None = None, title: str = "", width: int = 1000,
 ) -> str:
     """Horizontal bars, one per row: label, bar, value (and its share of the whole)."""
-    width, row_h, left, right = 1000, 30, 130, 800
+    row_h, left, right = 30, 170, width - 190
     height = row_h * len(rows) + 8
     top = _nice_max(max([*(r[value] or 0 for r in rows), target or 0, 0]))
     body: list[str] = []
@@ -154,10 +157,12 @@ def bar_list(
     return _svg(width, height, body, title)
 
 
-def histogram(rows: Sequence[dict], label: str, value: str, *, median: float | None, title: str = "") -> str:
+def histogram(
+    rows: Sequence[dict], label: str, value: str, *, median: float | None, title: str = "", width: int = 500
+) -> str:
     """Vertical bars on fixed buckets, with the median marked in words under them."""
-    width, height, left, right, bottom = 480, 220, 40, 470, 170
-    top = _nice_max(max([*(r[value] or 0 for r in rows), 0]))
+    height, left, right, bottom = 220, 48, width - 10, 170
+    top = _nice_max(max([*(r[value] or 0 for r in rows), 0]), "count")
     slot = (right - left) / max(len(rows), 1)
     body: list[str] = []
     _y_axis(body, top, "count", left=left, right=right, y0=bottom, h=bottom - 10)
@@ -168,7 +173,7 @@ def histogram(rows: Sequence[dict], label: str, value: str, *, median: float | N
                     f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{escape(str(row[label]))}: '
                     f"{escape(human(row[value], 'count'))}</title></rect>")
         body.append(f'<text x="{x + slot / 2:.1f}" y="{bottom + 15}" text-anchor="middle" fill="{TEXT}" '
-                    f'font-size="10">{escape(str(row[label]))}</text>')
+                    f'font-size="11">{escape(str(row[label]))}</text>')
     if median is not None:
         body.append(f'<text x="{left}" y="{height - 10}" fill="#111827" font-size="13">'
                     f"Median: {median:.2f}</text>")

@@ -223,11 +223,15 @@ ORDER BY r.requests DESC LIMIT 20""",
         Panel(
             name="alerts",
             title="Alerts",
-            sql="SELECT * FROM alert_states",
+            sql="""
+SELECT title AS alert, state, summary, since, evaluated_at
+FROM alert_states
+ORDER BY array_position(ARRAY['firing', 'warning', 'insufficient_data', 'ok', 'off'], state), rule""",
             visualisation="alerts",
             unit="count",
-            counts="the alert rules and their current state",
-            empty="No alert rules are defined.",
+            counts="the alert rules (docs/alerts.md) and the state of their last evaluation",
+            empty=("No alert rule has been evaluated yet: `rythmiq-otel up` evaluates them every minute,"
+                   " `rythmiq-otel alerts check` once."),
             requires="alert_states",
         ),
     ),
@@ -373,7 +377,7 @@ WITH bounds AS (
 ),
 scores AS (SELECT {column} AS v FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL),
 median AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median FROM scores)
-SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || ' to ' || b.le END AS bucket,
+SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || '-' || b.le END AS bucket,
        count(s.v) AS jobs, (SELECT median FROM median) AS median
 FROM bounds b LEFT JOIN scores s ON s.v <= b.le AND (b.above IS NULL OR s.v > b.above)
 GROUP BY b.le, b.above

@@ -129,7 +129,7 @@ def _cell(column: str, value: Any, panel: dict[str, Any]) -> str:
     if template:
         return f'<td class="mono"><a href="{escape(template.format(quote(str(value), safe="")))}">' \
                f"{escape(str(value))}</a></td>"
-    if column == "time":
+    if column in ("time", "since") or column.endswith("_at"):
         return f"<td>{escape(str(value).replace('T', ' ')[:19])} UTC</td>"
     if isinstance(value, float):
         unit = "percent" if column.endswith("rate") else "seconds" if column.endswith("seconds") else "count"
@@ -150,6 +150,7 @@ def _table(panel: dict[str, Any]) -> str:
 
 def _chart(panel: dict[str, Any], data: dict[str, Any]) -> str:
     kind = panel["visualisation"]
+    width = max(500, round(1000 * panel["width"] / 12))
     columns = panel["columns"]
     series = panel["series"] or columns[1:]
     target = panel["target"]["value"] if panel["target"] else None
@@ -157,13 +158,14 @@ def _chart(panel: dict[str, Any], data: dict[str, Any]) -> str:
         bucket = 86400 if data["dashboard"] == "cost" else data["range"]["bucket_seconds"]
         return time_series(panel["rows"], series, unit=panel["unit"], bars=kind == "bars",
                            bucket_seconds=bucket, threshold=target,
-                           threshold_label=panel["target"]["label"] if target else "", title=panel["title"])
+                           threshold_label=panel["target"]["label"] if target else "", title=panel["title"],
+                           width=width)
     if kind == "barlist":
         share = "share" if "share" in columns else None
         return bar_list(panel["rows"], columns[0], series[0], unit=panel["unit"], share=share, target=target,
-                        title=panel["title"])
+                        title=panel["title"], width=width)
     median = panel["rows"][0].get("median") if panel["rows"] else None
-    return histogram(panel["rows"], columns[0], series[0], median=median, title=panel["title"])
+    return histogram(panel["rows"], columns[0], series[0], median=median, title=panel["title"], width=width)
 
 
 def _panel(name: str, panel: dict[str, Any], data: dict[str, Any]) -> str:

@@ -15,8 +15,9 @@ The calling thread does only what must happen at call time; the rest runs on the
   anything is written or exported), the JSON line, the OTel record.
 
 Level rule (§1.3, §6.1, §6.4): records below ``LOG_LEVEL`` are dropped unless their ``event`` is one of
-``vocab.ALWAYS_LOG_EVENTS``; loggers are therefore set no higher than INFO (every always-log event is INFO
-or above), while DEBUG stays off at the logger unless ``LOG_LEVEL=DEBUG``.
+``vocab.ALWAYS_LOG_EVENTS`` (the events that fill tables and the §6.4 never-sample ones); loggers are
+therefore set no higher than INFO (every always-log event is INFO or above), while DEBUG stays off at the
+logger unless ``LOG_LEVEL=DEBUG``.
 
 ``flush()`` (any ``RythmiqHandler``'s; they share the thread) returns once every record logged before it
 is written and handed to the OTel processors: tests that read stdout in-process call it first.

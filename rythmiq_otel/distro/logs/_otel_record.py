@@ -18,6 +18,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.trace import SpanContext
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro.logs._backpressure import GATE
 
 __all__ = ["OtelLogBridge", "attributes_of"]
 
@@ -64,7 +65,8 @@ class OtelLogBridge:
     ``BatchLogRecordProcessor.on_emit`` copies the record again to drop its context -- work this record does
     not need: it has no context and its attributes are already plain values under a fixed set of keys. So a
     batch processor gets a ``ReadableLogRecord`` straight into its queue, any other processor the
-    ``ReadWriteLogRecord`` it expects. Fewer objects per queued record also means fewer survivors for the
+    ``ReadWriteLogRecord`` it expects; a batch queue admits a record only through ``_backpressure.GATE``
+    (wait for room rather than drop). Fewer objects per queued record also means fewer survivors for the
     garbage collector to scan. If the SDK's internals ever differ, ``bind`` falls back to ``Logger.emit``.
     """
 
@@ -138,7 +140,8 @@ class OtelLogBridge:
         record.exception = None
         for target, is_batch_queue in self._processors(multi):
             if is_batch_queue:
-                target.emit(ReadableLogRecord(record, resource, scope, limits))
+                if GATE.admit(target):
+                    target.emit(ReadableLogRecord(record, resource, scope, limits))
             else:
                 writable = ReadWriteLogRecord.__new__(ReadWriteLogRecord)
                 writable.log_record = record

@@ -18,6 +18,7 @@ from opentelemetry._logs import set_logger_provider
 from rythmiq_otel.distro._background import BACKGROUND
 from rythmiq_otel.distro.context._propagation import install_propagators
 from rythmiq_otel.distro.logs import _uvicorn
+from rythmiq_otel.distro.logs._backpressure import GATE
 from rythmiq_otel.distro.logs._handler import flush_stdout
 from rythmiq_otel.distro.logs._loggers import apply_level, install_root_handler
 from rythmiq_otel.distro.logs._otel_record import BRIDGE
@@ -94,6 +95,8 @@ def shutdown() -> None:
     Logging to stdout keeps working afterwards (the OTel half of each record is simply not sent).
     """
     # Jobs still queued for the background thread go first: log records and metrics need the live providers.
+    BACKGROUND.flush()
+    GATE.report()  # records dropped since the last report: said while the log pipeline still exports
     BACKGROUND.flush()
     with _lock:
         providers: Providers | None = _active.pop("providers", None)
