@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
+import psycopg
 import pytest
 
 from rythmiq_otel.console.dashboards._format import human
@@ -16,8 +18,6 @@ from rythmiq_otel.console.dashboards._server import DashboardThread
 from rythmiq_otel.console.dashboards._settings import DashboardSettings
 
 from .seed import Seed
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is a [dev] dependency")
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +73,13 @@ def page(
     context.close()
 
 
-def _shot(page: playwright_api.Page, name: str) -> None:
+def _artifact(name: str) -> Path:
     ARTIFACTS.joinpath("dashboards").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboards" / f"{name}.png"), full_page=True)
+    return ARTIFACTS / "dashboards" / name
+
+
+def _shot(page: playwright_api.Page, name: str) -> None:
+    page.screenshot(path=str(_artifact(f"{name}.png")), full_page=True)
 
 
 def _stat(page: playwright_api.Page, panel: str) -> str:
@@ -147,3 +151,43 @@ def test_without_the_token_no_route_shows_data(browser: playwright_api.Browser, 
     response = anonymous.goto("/operations.json")
     assert response is not None and response.status == 401
     context.close()
+
+
+@pytest.fixture(scope="module")
+def history_url(migrated_database_factory) -> str:
+    """A store holding eight days of realistic history (the shape the demo's backfill follows)."""
+    from tests.seed_store import seed
+
+    url = migrated_database_factory()
+    with psycopg.connect(url, autocommit=True) as conn:
+        seed(conn, days=8, jobs_per_day=1000, trace_jobs=20)
+    return url
+
+
+def test_a_week_of_history_renders_every_panel(browser: playwright_api.Browser, history_url: str) -> None:
+    """Every panel has data to draw over a realistic week (no empty state but the alerts'), no console
+    error; these screenshots are the ones docs/images/ keeps for the README."""
+    server = DashboardThread(DashboardSettings(token=TOKEN, token_source="test", port=0), history_url)
+    server.start()
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=server.url,
+                                  extra_http_headers={"Authorization": f"Bearer {TOKEN}"})
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        for name, route in (("operations", "/operations"), ("cost", "/cost"), ("product", "/product")):
+            page.goto(route)
+            empty = page.locator("section:not([data-panel=alerts]) .empty")
+            assert empty.count() == 0, (name, empty.all_inner_texts())
+            page.screenshot(path=str(_artifact(f"history-{name}.png")), full_page=True)
+        with psycopg.connect(history_url) as conn:
+            row = conn.execute("SELECT job_id FROM logs WHERE job_id IS NOT NULL AND service = 'webhook'"
+                               " ORDER BY \"timestamp\" DESC LIMIT 1").fetchone()
+        assert row is not None
+        page.goto(f"/jobs/{row[0]}")
+        assert page.locator("#waterfall svg rect").count() >= 3
+        page.screenshot(path=str(_artifact("history-job.png")), full_page=True)
+    finally:
+        context.close()
+        server.stop()
+    assert problems == []

@@ -23,17 +23,16 @@ _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
 def _nice_max(value: float, unit: str = "") -> float:
-    """An axis top people can read: the smallest 1/1.2/1.5/2/2.5/3/4/5/6/8 x 10^n at or above ``value``;
-    for small counts a multiple of 4, so the four gridlines fall on whole jobs."""
+    """An axis top people can read: four gridlines a 1/2/2.5/5 x 10^n apart (whole numbers for counts)."""
     if value <= 0:
         return 4.0 if unit == "count" else 1.0
-    if unit == "count" and value <= 40:
-        return 4.0 * math.ceil(value / 4)
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+    raw_step = max(value / 4, 1.0) if unit == "count" else value / 4
+    power = 10 ** math.floor(math.log10(raw_step))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * power
+        if step >= raw_step and (unit != "count" or float(step).is_integer()):
+            return 4 * step
+    return 40 * power
 
 
 def _svg(width: int, height: int, body: list[str], label: str) -> str:
@@ -62,7 +61,7 @@ def time_series(
     height, left, right, top_pad, bottom = 230, 64, width - 36, 14, 196
     plot_h = bottom - top_pad
     values = [r[s] for r in rows for s in series if r.get(s) is not None]
-    top = _nice_max(max([*values, threshold or 0, 0]) * 1.05, unit)
+    top = _nice_max(max([*values, threshold or 0, 0]), unit)
     body: list[str] = []
     _y_axis(body, top, unit, left=left, right=right, y0=bottom, h=plot_h)
     n = max(len(rows), 1)

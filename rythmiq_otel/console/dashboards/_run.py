@@ -89,6 +89,7 @@ def run_panel(conn: psycopg.Connection, panel: Panel, chosen: TimeRange) -> dict
         "visualisation": panel.visualisation,
         "unit": panel.unit,
         "counts": panel.counts,
+        "empty": panel.empty,
         "target": asdict(panel.target) if panel.target else None,
         "compare": panel.compare,
         "of": panel.of,
