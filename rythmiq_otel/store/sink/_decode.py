@@ -136,6 +136,22 @@ def decode(
     return _decode_json(types, body, repairs)
 
 
+def count_items(signal: Signal, request: Message) -> int:
+    """Log records, spans or metric data points in a decoded request (upb: lengths, no Python objects)."""
+    types = SIGNALS[signal]
+    total = 0
+    for resource in getattr(request, types.resource_field):
+        for scope in getattr(resource, types.scope_field):
+            items = getattr(scope, types.items_field)
+            if signal != "metrics":
+                total += len(items)
+                continue
+            for metric in items:
+                kind = metric.WhichOneof("data")
+                total += len(getattr(metric, kind).data_points) if kind else 1
+    return total
+
+
 def _decode_json(types: _SignalTypes, body: bytes, repairs: Repairs) -> tuple[Message, int]:
     try:
         text = body.decode("utf-8")
