@@ -140,13 +140,16 @@ class _Handlers:
         self.gauges = gauges
         self.gate = _Gate(settings.max_inflight, settings.max_queue, settings.max_buffered_bytes, stats)
         secured = settings.token and not settings.insecure_no_auth
-        self.expected = f"Bearer {settings.token}".encode() if secured else None
+        self.expected = settings.token.encode() if secured and settings.token else None
         self.retry_after = {"Retry-After": str(settings.retry_after_seconds)}
 
     def authorized(self, request: Request) -> bool:
+        """``Authorization: Bearer <token>``; the scheme is case-insensitive (RFC 7235 section 2.1)."""
         if self.expected is None:
             return True
-        return hmac.compare_digest(request.headers.get("authorization", "").encode(), self.expected)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(" ").encode(),
+                                                                  self.expected)
 
     def error(self, signal: str, status: int, message: str, fmt: Format | None,
               headers: dict[str, str] | None = None) -> Response:
@@ -263,6 +266,9 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # Starlette answers "/v1/logs/" with a 307 to a Location built from the Host header, before any route
+    # (so before authentication) runs: an open redirect for anyone who can reach the port. Not found instead.
+    app.router.redirect_slashes = False
     app.state.stats = handlers.stats
     return app
 
