@@ -4,7 +4,8 @@ For a newcomer's machine: with no ``DATABASE_URL`` it starts the embedded Postgr
 exit if it started it), applies pending migrations (and a configured ``RYTHMIQ_CPU_BUDGET_HOURS``, as
 ``rythmiq-otel migrate`` does), and serves the sink until Ctrl-C or SIGTERM. Without
 ``RYTHMIQ_SINK_TOKEN`` it generates a token for this run and prints it with the endpoint, so the services
-can be pointed at it straight away.
+can be pointed at it straight away; a token from the environment is never printed (the printed line
+refers to the variable instead).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rythmiq_otel.store import _embedded, load_settings, migrate
 from rythmiq_otel.store._db_config import write_configured_settings
 
 from ._server import run
-from ._settings import SinkSettings
+from ._settings import ENV_TOKEN, SinkSettings
 
 
 def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str], None] = print) -> None:
@@ -52,7 +53,9 @@ def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str]
             endpoint = line.split(" ")[4]
             say(f"export OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}")
             if settings.token and not settings.insecure_no_auth:
-                say(f"export OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer%20{settings.token}'")
+                # A token from the environment is a secret someone else manages: name it, never print it.
+                token = settings.token if token_generated else "${" + ENV_TOKEN + "}"
+                say(f'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20{token}"')
             say("Ctrl-C stops the sink" + (" and the embedded PostgreSQL" if started_here else ""))
 
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it; turn that into SystemExit so the
