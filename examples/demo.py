@@ -143,7 +143,7 @@ class _Demo:
         store = self.start("store", _rythmiq_otel("up"))
 
         def relay(line: str) -> None:
-            if line.startswith(("postgres:", "migrations:")):
+            if line.startswith(("postgres:", "migrations:", "dashboard:")):
                 print(f"store      {line}", flush=True)
 
         ready = store.wait_for(lambda line: line.startswith(_STORE_READY), timeout=180, on_line=relay)

@@ -4,7 +4,6 @@ computes from the seed."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -12,22 +11,7 @@ import pytest
 
 from rythmiq_otel.console.dashboards import DASHBOARDS, dashboard_names, run_dashboard, time_range
 
-from .seed import Seed, make_seed, percentile_cont, store
-
-
-@pytest.fixture(scope="module")
-def seeded(migrated_database_factory) -> Iterator[tuple[str, Seed]]:
-    url = migrated_database_factory()
-    seed = make_seed()
-    with psycopg.connect(url, autocommit=True) as conn:
-        store(conn, seed)
-    yield url, seed
-
-
-@pytest.fixture
-def conn(seeded: tuple[str, Seed]) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(seeded[0], autocommit=True) as connection:
-        yield connection
+from .seed import Seed, percentile_cont
 
 
 def _value(data: dict, panel: str, column: str) -> float:

@@ -50,6 +50,7 @@ def demo_env() -> Iterator[dict[str, str]]:
            if key not in ("DATABASE_URL", "RYTHMIQ_SINK_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS")},
         "RYTHMIQ_DATA_DIR": str(data_dir),
         "RYTHMIQ_SINK_PORT": "0",
+        "RYTHMIQ_DASHBOARD_PORT": "0",
         "RYTHMIQ_COLLECTOR_HTTP_ENDPOINT": f"localhost:{http}",
         "RYTHMIQ_COLLECTOR_GRPC_ENDPOINT": f"localhost:{grpc}",
         "RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT": f"localhost:{health}",
