@@ -65,7 +65,8 @@ def test_range_selector_changes_the_numbers(conn: psycopg.Connection) -> None:
 def test_api_panels_match_the_seed(conn: psycopg.Connection, seeded: tuple[str, Seed]) -> None:
     seed = seeded[1]
     data = run_dashboard(conn, "operations", "24h")
-    start = seed.now - timedelta(hours=24)
+    # API metrics are read from hourly rollups: the range starts at the top of its first hour.
+    start = (seed.now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
     points = [p for p in seed.api if start <= p.at < seed.now]
     traffic = data["panels"]["api_traffic"]["rows"]
     assert sum(r["requests"] for r in traffic) == sum(p.requests for p in points)

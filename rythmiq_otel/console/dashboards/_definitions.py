@@ -186,7 +186,8 @@ FROM slots s LEFT JOIN counted c ON c.time = s.time
 ORDER BY s.time""",
             visualisation="bars",
             unit="count",
-            counts="every api request (rythmiq_api_requests_total), 5xx responses as the line; hourly",
+            counts=("every api request (rythmiq_api_requests_total), 5xx responses as the line; read from"
+                    " hourly rollups, so the range starts at the top of its first hour"),
             empty=_NO_API,
             series=("requests", "server_errors"),
             width=7,
@@ -216,7 +217,8 @@ FROM requests r LEFT JOIN latency l ON l.method = r.method AND l.path = r.path
 ORDER BY r.requests DESC LIMIT 20""",
             visualisation="table",
             unit="count",
-            counts="api requests by method and route template: count, 5xx share (%), P95 latency (s)",
+            counts=("api requests by method and route template: count, 5xx share (%), P95 latency (s), over"
+                    " whole hours"),
             empty=_NO_API,
             width=5,
         ),
