@@ -175,6 +175,32 @@ def test_a_notification_is_given_up_after_the_maximum_attempts(conn: psycopg.Con
     assert given_up == (2, True)
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 404, 503])
+def test_a_redirect_or_an_error_answer_is_not_a_delivery(conn: psycopg.Connection, status: int) -> None:
+    with webhook_receiver(fail_first=1, fail_status=status) as receiver:
+        settings = settings_for(receiver)
+        failing_hour(conn)
+        record(conn, settings)
+        assert deliver_due(conn, settings) == 0
+        assert (receiver.posts, receiver.gets) == ([], 0)
+    sent, error = conn.execute("SELECT sent_at, last_error FROM alert_notifications").fetchone()
+    assert sent is None
+    assert error.startswith(f"the receiver answered HTTP {status}")
+    assert "/hooks/T0/secret" not in error
+
+
+def test_an_unreachable_receiver_is_a_failed_attempt(conn: psycopg.Connection) -> None:
+    with webhook_receiver() as receiver:
+        url = receiver.url
+    settings = settings_for(receiver)  # the server is gone: connection refused
+    assert settings.webhook_url == url
+    failing_hour(conn)
+    record(conn, settings)
+    assert deliver_due(conn, settings) == 0
+    error = conn.execute("SELECT last_error FROM alert_notifications").fetchone()[0]
+    assert error.startswith("cannot reach the receiver (ConnectionRefusedError")
+
+
 def test_a_resolve_waits_for_its_open_to_be_delivered(conn: psycopg.Connection) -> None:
     with webhook_receiver(fail_first=1) as receiver:
         settings = settings_for(receiver)

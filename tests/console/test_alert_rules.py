@@ -241,3 +241,10 @@ def test_api_5xx_counts_delta_and_cumulative_points(conn: psycopg.Connection) ->
     rows.api_requests(conn, at=AT - 2 * MIN, status=500, count=50, temporality="cumulative", start=start)
     measured = result(conn, "api_5xx")  # the cumulative series adds its increment, 10, not 50
     assert (measured.value, measured.sample) == (pytest.approx(20 / 110 * 100), 110)
+
+
+def test_a_non_finite_stored_value_is_not_judged(conn: psycopg.Connection) -> None:
+    rows.cpu(conn, at=AT - MIN, cpu_seconds=float("nan"))
+    burn = result(conn, "cpu_burn")
+    assert (burn.state, burn.value) == ("insufficient_data", None)
+    assert "not all finite" in burn.detail

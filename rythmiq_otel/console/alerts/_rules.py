@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -289,6 +289,10 @@ def evaluate_rule(
         return RuleResult(rule.name, spec.title, "off", None, rule.threshold, rule.warning, spec.unit, window,
                           0, rule.min_sample, spec.sample_unit, "turned off in RYTHMIQ_ALERTS_DISABLED")
     measured = spec.measure(conn, rule, at, settings)
+    if measured.value is not None and not math.isfinite(measured.value):
+        # NaN or infinity in a stored column: no verdict can be drawn from it, and JSON cannot carry it.
+        measured = replace(measured, value=None, detail=f"{measured.detail}; the stored values are not all "
+                           "finite numbers")
     threshold = measured.threshold if measured.threshold is not None else rule.threshold
     return RuleResult(rule.name, spec.title, judge(rule, measured), measured.value, threshold, rule.warning,
                       spec.unit, window, measured.sample, rule.min_sample, spec.sample_unit, measured.detail)
