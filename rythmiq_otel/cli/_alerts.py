@@ -13,7 +13,7 @@ import argparse
 import json
 
 from ._errors import CommandError, first_line, guarded
-from ._store import _connect, _settings
+from ._store import _connect, _settings, require_migrated
 
 #: Exit status when a rule fires or a question fails (2 is "could not evaluate", as everywhere).
 EXIT_FIRING = EXIT_FAILED = 1
@@ -51,6 +51,7 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = guarded(load_alert_settings)
     with _connect(_settings()) as conn:
+        require_migrated(conn)
         try:
             # --notify: record this evaluation, unless another evaluator is recording one right now (then
             # it reports, and that one's states and posts stand).
@@ -73,6 +74,7 @@ def _report(args: argparse.Namespace) -> int:
     from rythmiq_otel.console._report import build_report, render
 
     with _connect(_settings()) as conn:
+        require_migrated(conn)
         report = build_report(conn)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, default=str))

@@ -126,3 +126,11 @@ def test_report_exits_2_in_one_line_when_the_database_is_unreachable() -> None:
     done = run(f"postgresql://nobody@127.0.0.1:{port}/nothing", "report")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("rythmiq-otel report: cannot connect to ") and done.stderr.count("\n") == 1
+
+
+def test_commands_on_an_unmigrated_database_say_to_migrate(empty_database_url: str) -> None:
+    for command in (("alerts", "check"), ("report",)):
+        done = run(empty_database_url, *command)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.endswith("migrations are pending (first: 0001_config_and_partitioning.sql); "
+                                    "run `rythmiq-otel migrate` first\n")
