@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from ._errors import CommandError, first_line, guarded
 from ._store import _connect, _settings, require_migrated
@@ -82,3 +83,20 @@ def _report(args: argparse.Namespace) -> int:
         for line in render(report):
             print(line)
     return 0 if report.passed else EXIT_FAILED
+
+
+def start_beside_sink(database_url: str, say: Callable[[str], None]) -> Callable[[], None]:
+    """Start the alert loop ``up`` runs next to the sink; returns how to stop it.
+
+    A bad ``RYTHMIQ_ALERT*`` setting is one line and the alerts stay off: ingestion must not stop for an
+    alert typo, and the line says what to fix (``alerts check`` shows the same sentence with exit 2).
+    """
+    from rythmiq_otel.console.alerts import load_alert_settings, start_alert_loop
+    from rythmiq_otel.store import SettingsError
+
+    try:
+        settings = load_alert_settings()
+    except SettingsError as err:
+        say(f"alerts: not started: {err}")
+        return lambda: None
+    return start_alert_loop(database_url, settings, say)
