@@ -71,6 +71,15 @@ _COMPLETED = "jobs that completed (cpu_metrics.total_wall_seconds; failed jobs a
 _ALL_CPU = "every job with a cpu_metrics row, failed ones included (they burn budget too)"
 _RAN = "every job the worker ran in the range (cpu_metrics rows, completed or failed)"
 
+_NO_JOBS = "No job was created in this range: job_runs has no rows for it (is the api exporting?)."
+_NO_COMPLETED = ("No job completed in this range: no cpu_metrics row of a completed job (the worker's"
+                 " job.metrics_summary event writes it).")
+_NO_ERRORS = "No errors in this range."
+_NO_API = "No api request metrics in this range (rythmiq_api_requests_total from the api)."
+_NO_CPU = "No cpu_metrics rows in this month (the worker's job.metrics_summary event writes them)."
+_NO_RUNS = ("No job ran in this range: no cpu_metrics rows (the worker's job.metrics_summary event"
+            " writes them).")
+
 OPERATIONS = Dashboard(
     name="operations",
     title="Operations",
@@ -91,6 +100,7 @@ WHERE created_at >= %(start)s::timestamptz - (least(%(end)s::timestamptz, now())
             visualisation="stat",
             unit="count",
             counts=_JOBS_COUNT + "; compared with the period of the same length before it",
+            empty=_NO_JOBS,
             compare="previous",
             width=4,
         ),
@@ -106,6 +116,7 @@ FROM job_runs WHERE {_in_range("created_at")}""",
             visualisation="stat",
             unit="percent",
             counts=_FINISHED,
+            empty=_NO_JOBS,
             target=Target(1.0),
             width=4,
         ),
@@ -119,6 +130,7 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="stat",
             unit="seconds",
             counts=_COMPLETED,
+            empty=_NO_COMPLETED,
             target=Target(30.0),
             width=4,
         ),
@@ -129,6 +141,8 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="bars",
             unit="count",
             counts=_JOBS_COUNT + ", per bucket of creation time",
+            empty=_NO_JOBS,
+            series=("jobs",),
         ),
         Panel(
             name="error_rate_over_time",
@@ -137,6 +151,8 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="lines",
             unit="percent",
             counts=_FINISHED + ", per bucket; no point where nothing finished",
+            empty=_NO_JOBS,
+            series=("error_rate",),
             target=Target(1.0, label="threshold"),
         ),
         Panel(
@@ -149,6 +165,7 @@ ORDER BY created_at DESC LIMIT 10""",
             visualisation="table",
             unit="count",
             counts="the last 10 error_events in the range (every recorded error, api and worker)",
+            empty=_NO_ERRORS,
             links={"job_id": "/jobs/{}"},
         ),
         Panel(
@@ -169,7 +186,10 @@ FROM slots s LEFT JOIN counted c ON c.time = s.time
 ORDER BY s.time""",
             visualisation="bars",
             unit="count",
-            counts="every api request (rythmiq_api_requests_total), 5xx responses as the line; hourly",
+            counts=("every api request (rythmiq_api_requests_total), 5xx responses as the line; read from"
+                    " hourly rollups, so the range starts at the top of its first hour"),
+            empty=_NO_API,
+            series=("requests", "server_errors"),
             width=7,
         ),
         Panel(
@@ -197,16 +217,23 @@ FROM requests r LEFT JOIN latency l ON l.method = r.method AND l.path = r.path
 ORDER BY r.requests DESC LIMIT 20""",
             visualisation="table",
             unit="count",
-            counts="api requests by method and route template: count, 5xx share (%), P95 latency (s)",
+            counts=("api requests by method and route template: count, 5xx share (%), P95 latency (s), over"
+                    " whole hours"),
+            empty=_NO_API,
             width=5,
         ),
         Panel(
             name="alerts",
             title="Alerts",
-            sql="SELECT * FROM alert_states",
+            sql="""
+SELECT title AS alert, state, summary, since, evaluated_at
+FROM alert_states
+ORDER BY array_position(ARRAY['firing', 'warning', 'insufficient_data', 'ok', 'off'], state), rule""",
             visualisation="alerts",
             unit="count",
-            counts="the alert rules and their current state",
+            counts="the alert rules (docs/alerts.md) and the state of their last evaluation",
+            empty=("No alert rule has been evaluated yet: `rythmiq-otel up` evaluates them every minute,"
+                   " `rythmiq-otel alerts check` once."),
             requires="alert_states",
         ),
     ),
@@ -256,6 +283,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU,
+            empty=_NO_CPU,
             of="budget_hours",
             width=4,
         ),
@@ -266,6 +294,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU + "; this month's pace carried to its end",
+            empty=_NO_CPU,
             target=Target(column="budget_hours", label="budget"),
             width=4,
         ),
@@ -279,6 +308,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU + "; negative when over budget",
+            empty=_NO_CPU,
             of="budget_hours",
             width=4,
         ),
@@ -299,6 +329,8 @@ ORDER BY d.time""",
             visualisation="bars",
             unit="hours",
             counts=_ALL_CPU + "; the line is the budget spread evenly over the month's days",
+            empty=_NO_CPU,
+            series=("cpu_hours", "budget_pace_hours"),
         ),
         Panel(
             name="cpu_by_path",
@@ -312,6 +344,7 @@ ORDER BY p.hours DESC""",
             visualisation="barlist",
             unit="hours",
             counts=_ALL_CPU,
+            empty=_NO_CPU,
             width=6,
         ),
         Panel(
@@ -327,6 +360,7 @@ FROM t, LATERAL (VALUES ('overall', t.total_hours, t.jobs),
             visualisation="barlist",
             unit="seconds",
             counts=_ALL_CPU + "; cold includes model loading",
+            empty=_NO_CPU,
             series=("avg_cpu_seconds",),
             target=Target(0.72),
             width=6,
@@ -345,7 +379,7 @@ WITH bounds AS (
 ),
 scores AS (SELECT {column} AS v FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL),
 median AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median FROM scores)
-SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || ' to ' || b.le END AS bucket,
+SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || '-' || b.le END AS bucket,
        count(s.v) AS jobs, (SELECT median FROM median) AS median
 FROM bounds b LEFT JOIN scores s ON s.v <= b.le AND (b.above IS NULL OR s.v > b.above)
 GROUP BY b.le, b.above
@@ -371,6 +405,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="barlist",
             unit="count",
             counts=_RAN,
+            empty=_NO_RUNS,
         ),
         Panel(
             name="quality_distribution",
@@ -379,6 +414,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="histogram",
             unit="count",
             counts=_RAN + " with a quality score",
+            empty=_NO_RUNS,
             series=("jobs",),
             width=6,
         ),
@@ -389,6 +425,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="histogram",
             unit="count",
             counts=_RAN + " with an OCR confidence",
+            empty=_NO_RUNS,
             series=("jobs",),
             width=6,
         ),
@@ -412,6 +449,8 @@ SELECT s.time, p.p50, p.p95, p.p99 FROM slots s LEFT JOIN pct p ON p.time = s.ti
             visualisation="lines",
             unit="seconds",
             counts=_COMPLETED + ", per bucket",
+            empty=_NO_COMPLETED,
+            series=("p50", "p95", "p99"),
         ),
         Panel(
             name="error_breakdown",
@@ -423,6 +462,7 @@ GROUP BY 1 ORDER BY errors DESC, error_code""",
             visualisation="barlist",
             unit="count",
             counts="every error_event in the range, by error code",
+            empty=_NO_ERRORS,
         ),
     ),
 )
