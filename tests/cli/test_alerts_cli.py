@@ -34,9 +34,7 @@ def test_check_on_an_empty_store_fires_nothing(database_url: str) -> None:
 
 def test_check_exits_1_and_names_the_firing_rule(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        for i in range(40):
-            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+        rows.failing_hour(conn)
     done = run(database_url, "alerts", "check")
     assert done.returncode == 1, done.stderr
     assert "FIRING           Error rate 10 % > 2 % over the last 1h (40 finished jobs)" in done.stdout
@@ -81,9 +79,7 @@ def test_check_exits_2_on_a_bad_setting(database_url: str) -> None:
 
 def test_check_notify_records_the_incident_and_posts_it_once(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        for i in range(40):
-            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+        rows.failing_hour(conn)
     with webhook_receiver() as receiver:
         for _ in range(2):
             done = run(database_url, "alerts", "check", "--notify", RYTHMIQ_ALERT_WEBHOOK_URL=receiver.url)

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -40,9 +39,7 @@ def start_up(database_url: str, until: str, **env: str) -> tuple[subprocess.Pope
 
 def test_up_evaluates_the_rules_and_posts_an_incident_once(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        for i in range(40):
-            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+        rows.failing_hour(conn)
     with webhook_receiver() as receiver:
         proc, lines = start_up(database_url, "export OTEL_EXPORTER_OTLP_HEADERS",
                                RYTHMIQ_ALERT_WEBHOOK_URL=receiver.url, RYTHMIQ_ALERT_INTERVAL_SECONDS="1")
