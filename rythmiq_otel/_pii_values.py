@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import json
 import re
 from collections.abc import Callable
 from typing import Final
 
 __all__ = [
+    "BIRTH_YEAR_MAX",
     "RULE_BANK_ACCOUNT",
     "RULE_DATE_OF_BIRTH",
     "RULE_NATIONAL_ID",
@@ -105,17 +105,15 @@ def _phone_length(candidate: str) -> int:
 
 
 _YEAR: Final = re.compile(r"(?:19|20)\d\d")
-# A date next to a name is a birth date when it is at least this many years old: today's and last year's
-# dates next to capitalised words are operations ("Report Generated 2026-01-30"), not people.
-_BIRTH_MIN_AGE_YEARS: Final = 10
+# A date next to a name is a birth date when its year is at most this: an adult's, and never a date of the
+# operations being logged ("Report Generated 2026-01-30"). A fixed year, so the collector's RE2 pattern
+# (which cannot compare numbers) says exactly the same.
+BIRTH_YEAR_MAX: Final = 2009
 
 
 def _old_date_length(candidate: str) -> int:
     years = _YEAR.findall(candidate)
-    if not years:
-        return 0
-    year = int(years[-1])
-    return len(candidate) if year <= datetime.date.today().year - _BIRTH_MIN_AGE_YEARS else 0
+    return len(candidate) if years and int(years[-1]) <= BIRTH_YEAR_MAX else 0
 
 
 def _jwt_length(candidate: str) -> int:
