@@ -56,11 +56,11 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 from rythmiq_otel import vocab  # noqa: E402
-from rythmiq_otel.distro import _settings  # noqa: E402
-from rythmiq_otel.distro._log_handler import RythmiqHandler, flush_logs  # noqa: E402
-from rythmiq_otel.distro._metrics import Instruments  # noqa: E402
-from rythmiq_otel.distro._otel_log import BRIDGE  # noqa: E402
-from rythmiq_otel.distro._providers import build_providers  # noqa: E402
+from rythmiq_otel.distro.logs._handler import RythmiqHandler, flush_logs  # noqa: E402
+from rythmiq_otel.distro.logs._otel_record import BRIDGE  # noqa: E402
+from rythmiq_otel.distro.metrics._catalog import Instruments  # noqa: E402
+from rythmiq_otel.distro.setup import _settings  # noqa: E402
+from rythmiq_otel.distro.setup._providers import build_providers  # noqa: E402
 
 JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
 Record = Callable[..., None]

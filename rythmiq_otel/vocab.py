@@ -150,11 +150,20 @@ EVENT_WEBHOOK_PROCESSED: Final = "webhook.processed"  # job transitioned to comp
 EVENT_WEBHOOK_REJECTED: Final = "webhook.rejected"
 EVENT_PII_REDACTED: Final = "pii.redacted"
 
-# §6.4: never sampled, never dropped by a level or sampling decision.
-ALWAYS_LOG_EVENTS: Final[frozenset[str]] = frozenset({
-    EVENT_JOB_CREATED, EVENT_JOB_COMPLETED, EVENT_JOB_FAILED, EVENT_WEBHOOK_RECEIVED, EVENT_COLD_START,
-    EVENT_AUTH_FAILED,
+# The events the sink fills job_runs and cpu_metrics from (error_events come from ERROR records, which no
+# level filters out): losing one to a level setting would blind the cost numbers silently.
+TABLE_EVENTS: Final[frozenset[str]] = frozenset({
+    EVENT_JOB_CREATED, EVENT_JOB_STARTED, EVENT_METRICS_SUMMARY, EVENT_JOB_COMPLETED, EVENT_JOB_FAILED,
+    EVENT_WEBHOOK_PROCESSED,
 })
+# §6.4 "never sample": job created / completed (success or failure), webhook received, errors, cold starts,
+# auth failures -- a rejected webhook signature is one; API 5xx and other errors are ERROR records.
+NEVER_SAMPLE_EVENTS: Final[frozenset[str]] = frozenset({
+    EVENT_JOB_CREATED, EVENT_JOB_COMPLETED, EVENT_JOB_FAILED, EVENT_WEBHOOK_RECEIVED, EVENT_COLD_START,
+    EVENT_AUTH_FAILED, EVENT_WEBHOOK_REJECTED, EVENT_STAGE_FAILED,
+})
+# Logged (JSON line and OTel record) at every LOG_LEVEL: the table events and the §6.4 events.
+ALWAYS_LOG_EVENTS: Final[frozenset[str]] = TABLE_EVENTS | NEVER_SAMPLE_EVENTS
 
 # The §4.2 cpu_metrics columns the metrics-summary event carries as `extra.<column>`.
 CPU_METRICS_COLUMNS: Final[tuple[str, ...]] = (

@@ -11,12 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _collector, _distro, _sink, _store
+from . import _alerts, _collector, _distro, _sink, _store
 from ._errors import CommandError
 
 __all__ = ["CommandError", "main"]
 
-_AREAS = (_store, _sink, _distro, _collector)
+_AREAS = (_store, _sink, _distro, _collector, _alerts)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,8 +61,8 @@ def _instrument(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from rythmiq_otel.distro._doctor import describe, probe
-    from rythmiq_otel.distro._settings import load_settings
+    from rythmiq_otel.distro.setup._doctor import describe, probe
+    from rythmiq_otel.distro.setup._settings import load_settings
 
     settings = load_settings()
     for line in describe(settings):

@@ -11,35 +11,35 @@ from rythmiq_otel._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # turning it on (sitecustomize, opentelemetry-instrument entry points, or one call)
-    "configure": "._configure",
-    "shutdown": "._configure",
-    "RythmiqDistro": "._entry_points",
-    "RythmiqConfigurator": "._entry_points",
+    "configure": ".setup._configure",
+    "shutdown": ".setup._configure",
+    "RythmiqDistro": ".setup._entry_points",
+    "RythmiqConfigurator": ".setup._entry_points",
     # the spec's §1.6 logger API
-    "get_logger": "._logging",
-    "get_api_logger": "._logging",
-    "get_worker_logger": "._logging",
-    "get_webhook_logger": "._logging",
-    "StructuredFormatter": "._logging",
+    "get_logger": ".logs._loggers",
+    "get_api_logger": ".logs._loggers",
+    "get_worker_logger": ".logs._loggers",
+    "get_webhook_logger": ".logs._loggers",
+    "StructuredFormatter": ".logs._loggers",
     "hash_user_id": "rythmiq_otel.pii",
     # correlation id == trace id (§2)
-    "current_correlation_id": "._correlation",
-    "correlation_id_from_trace_id": "._correlation",
-    "trace_id_from_correlation_id": "._correlation",
+    "current_correlation_id": ".context._correlation",
+    "correlation_id_from_trace_id": ".context._correlation",
+    "trace_id_from_correlation_id": ".context._correlation",
     # the Camber payload / webhook body carry the context (§2.2)
-    "inject": "._payload",
-    "extract": "._payload",
+    "inject": ".context._payload",
+    "extract": ".context._payload",
     # services
-    "instrument_app": "._fastapi",
+    "instrument_app": ".services._fastapi",
     # api route events (§1.2: job created, status queried, output delivered, auth success / failure)
-    "auth_succeeded": "._api_events",
-    "auth_failed": "._api_events",
-    "job_created": "._api_events",
-    "job_status_queried": "._api_events",
-    "output_delivered": "._api_events",
-    "job_context": "._worker",
-    "stage_context": "._worker",
-    "webhook_context": "._webhook",
+    "auth_succeeded": ".services._api_events",
+    "auth_failed": ".services._api_events",
+    "job_created": ".services._api_events",
+    "job_status_queried": ".services._api_events",
+    "output_delivered": ".services._api_events",
+    "job_context": ".services._worker",
+    "stage_context": ".services._worker",
+    "webhook_context": ".services._webhook",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 -- the public surface is the map above

@@ -3,9 +3,9 @@
 Why: building, conforming, PII-scrubbing and rendering a log record, writing its line and building its OTel
 record cost several times what the log call itself costs, and a metric record through the SDK's
 aggregation costs as much as a small log call (bench/RESULTS.md, Distro). The calling thread captures only
-what must be read at call time (``_log_handler``, ``_metrics``) and queues it here with the function that
-finishes the job; one thread runs the jobs first in first out, so lines come out in the order they were
-logged.
+what must be read at call time (``logs._handler``, ``metrics._catalog``) and queues it here with the
+function that finishes the job; one thread runs the jobs first in first out, so lines come out in the
+order they were logged.
 
 Guarantees:
 

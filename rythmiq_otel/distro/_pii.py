@@ -1,7 +1,7 @@
 """The in-process PII layer (§1.4, first of three): report redactions, and scrub spans before export.
 
 The rules live in ``rythmiq_otel.pii`` (shared with the sink). The log pipeline calls
-``DEFAULT_SCRUBBER.scrub_fields`` itself (``_log_scrub``) and hands any hits to :func:`report`; spans are
+``DEFAULT_SCRUBBER.scrub_fields`` itself (``logs._scrub``) and hands any hits to :func:`report`; spans are
 immutable once ended, so they are scrubbed on the way out by :class:`ScrubbingSpanExporter`, which wraps
 the real exporter -- off the calling thread, in the batch processor's worker.
 

@@ -41,7 +41,7 @@ def test_children_of_an_instrumented_command_are_instrumented_and_keep_the_user_
 ) -> None:
     (tmp_path / "usermod.py").write_text("VALUE = 'from the user path'\n")
     child = (
-        "import usermod, logging; from rythmiq_otel.distro._configure import is_configured; "
+        "import usermod, logging; from rythmiq_otel.distro.setup._configure import is_configured; "
         "logging.getLogger('child').warning('child configured=%s %s', is_configured(), usermod.VALUE)"
     )
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"

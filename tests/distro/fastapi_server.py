@@ -22,15 +22,16 @@ from fastapi.responses import StreamingResponse
 from opentelemetry.trace import SpanKind
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro import _api_events, _http_ingress
-from rythmiq_otel.distro._api_events import (
+from rythmiq_otel.distro.context import _http_ingress
+from rythmiq_otel.distro.services import _api_events
+from rythmiq_otel.distro.services._api_events import (
     auth_failed,
     auth_succeeded,
     job_created,
     job_status_queried,
     output_delivered,
 )
-from rythmiq_otel.distro._fastapi import instrument_app
+from rythmiq_otel.distro.services._fastapi import instrument_app
 from tests.distro.recording import collect, event_of, spans
 
 __all__ = ["CALLER_ID", "JOB_ID", "base_url", "call", "completed", "event_of", "records", "spans"]

@@ -1,6 +1,6 @@
 """Validate what a service wrote to stdout: every line one §1.1 JSON object (helper for any test).
 
-The schema is the one shipped in the package (``rythmiq_otel/distro/log_schema.json``, the spec's §1.1
+The schema is the one shipped in the package (``rythmiq_otel/distro/logs/log_schema.json``, the spec's §1.1
 verbatim). jsonschema only checks ``format: date-time`` when an optional RFC 3339 package is installed,
 so the timestamp shape the spec asks for (UTC, milliseconds, ``Z``) is checked here explicitly.
 
@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator, FormatChecker
 __all__ = ["SCHEMA", "assert_valid", "parse_lines"]
 
 SCHEMA: dict[str, Any] = json.loads(
-    resources.files("rythmiq_otel.distro").joinpath("log_schema.json").read_text()
+    resources.files("rythmiq_otel.distro.logs").joinpath("log_schema.json").read_text()
 )
 _VALIDATOR = Draft7Validator(SCHEMA, format_checker=FormatChecker())
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._correlation import UuidTraceIdGenerator
+from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
 
 _exporter = InMemorySpanExporter()
 

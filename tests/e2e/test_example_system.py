@@ -23,7 +23,7 @@ from tests.otlp_capture import OtlpCapture
 pytestmark = pytest.mark.slow
 
 SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "rythmiq_otel" / "distro" / "log_schema.json").read_text()
+    (Path(__file__).parents[2] / "rythmiq_otel" / "distro" / "logs" / "log_schema.json").read_text()
 )
 # §2.3: the job's timeline, by event, in order (stage events between job.started and job.completed).
 SEQUENCE = [

@@ -24,7 +24,7 @@ from uuid import NAMESPACE_URL, uuid5
 from rythmiq_otel import vocab
 
 from ._rows import CpuMetricsRow, ErrorEventRow, JobUpdate, LogRow
-from ._values import Repairs, as_float, as_int
+from ._values import INT4_BITS, INT8_BITS, Repairs, as_float, as_int, key_text
 
 #: Namespace of the deterministic ids of derived rows (error_events.id; cpu_metrics is keyed on job_id).
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://rythmiq.one/otel/sink")
@@ -32,7 +32,9 @@ STATUS_RANK = {status: rank for rank, status in enumerate(vocab.JOB_STATUSES)}
 UNKNOWN_STAGE = "unknown"
 
 _TEXT_COLUMNS = frozenset({"execution_temperature", "processing_path"})
-_INT_COLUMNS = frozenset({"input_file_size_bytes", "output_file_size_bytes", "page_count"})
+#: Integer columns and their width in bits (an out-of-range value is NULL and counted, never an error).
+_INT_COLUMNS = {"input_file_size_bytes": INT8_BITS, "output_file_size_bytes": INT8_BITS,
+                "page_count": INT4_BITS}
 _BOOL_COLUMNS = frozenset({"enhancement_skipped"})
 # §4.2's persistence code writes 0 for a stage it has no number for; the table's columns are NOT NULL.
 _ZERO_DEFAULT_COLUMNS = frozenset({"total_cpu_seconds", *vocab.STAGE_CPU_COLUMN.values()})
@@ -53,8 +55,9 @@ def _extra(row: LogRow) -> dict[str, Any]:
     return json.loads(row.extra)
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _text(value: Any, repairs: Repairs) -> str | None:
+    """A non-empty string of ``extra``, cut to an indexable length (cpu_metrics indexes these columns)."""
+    return key_text(value, repairs) if isinstance(value, str) and value else None
 
 
 def error_event_rows(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[ErrorEventRow]:
@@ -68,7 +71,7 @@ def error_event_rows(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[Error
             job_id=row.job_id,
             error_code=row.error_code,
             error_stage=row.error_stage or row.stage or UNKNOWN_STAGE,
-            processing_path=_text(extra.get("processing_path")),
+            processing_path=_text(extra.get("processing_path"), repairs),
             quality_score=as_float(extra.get("quality_score"), repairs, "invalid_quality_score"),
             created_at=row.timestamp,
             correlation_id=row.correlation_id,
@@ -90,7 +93,7 @@ def _cpu_value(column: str, value: Any, repairs: Repairs) -> object:
     if value is None:
         return 0.0 if column in _ZERO_DEFAULT_COLUMNS else None
     if column in _TEXT_COLUMNS:
-        return _text(value)
+        return _text(value, repairs)
     if column in _BOOL_COLUMNS:
         if isinstance(value, bool):
             return value
@@ -99,7 +102,7 @@ def _cpu_value(column: str, value: Any, repairs: Repairs) -> object:
         repairs[f"invalid_{column}"] += 1
         return None
     if column in _INT_COLUMNS:
-        return as_int(value, repairs, f"invalid_{column}") if not isinstance(value, float) else int(value)
+        return as_int(value, repairs, f"invalid_{column}", _INT_COLUMNS[column])
     number = as_float(value, repairs, f"invalid_{column}")
     return 0.0 if number is None and column in _ZERO_DEFAULT_COLUMNS else number
 
@@ -113,7 +116,7 @@ def job_updates(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[JobUpdate]
         event, at = row.event_name, row.timestamp
         status = _STATUS_BY_EVENT.get(event)
         if event == vocab.EVENT_WEBHOOK_PROCESSED:
-            reported = _text(extra.get("status"))
+            reported = _text(extra.get("status"), repairs)
             status = _WEBHOOK_STATUS.get(reported.lower()) if reported else None
             if status is None:
                 status = "failed" if row.error_code else "completed"
@@ -122,8 +125,8 @@ def job_updates(logs: Iterable[LogRow], repairs: Repairs) -> Iterator[JobUpdate]
             job_id=row.job_id,
             correlation_id=row.correlation_id,
             status=status,
-            processing_path=_text(extra.get("processing_path")),
-            execution_temperature=_text(extra.get("execution_temperature")),
+            processing_path=_text(extra.get("processing_path"), repairs),
+            execution_temperature=_text(extra.get("execution_temperature"), repairs),
             # Every event bounds the creation time from above; job.created (the earliest) gives it exactly.
             created_at=at,
             started_at=at if event == vocab.EVENT_JOB_STARTED else None,

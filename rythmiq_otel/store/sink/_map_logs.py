@@ -23,6 +23,7 @@ from ._origin import Origin, dedup_key, dumps, item_rows
 from ._rows import LogRow
 from ._values import (
     MAX_MESSAGE_CHARS,
+    Repairs,
     any_value,
     as_float,
     as_int,
@@ -30,6 +31,7 @@ from ._values import (
     clean_text,
     from_unix_nano,
     hex_to_uuid_text,
+    key_text,
     span_id_hex,
     trace_id_hex,
     valid_time_ns,
@@ -106,11 +108,9 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAtt
                 extra[path] = value
         else:
             rest[key] = value
-    event_name = rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None
-    if event_name is not None and not isinstance(event_name, str):
-        event_name = dumps(event_name)
+    event_name = _key(rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None, repairs)
     if event_name:
-        event_name = ctx.scrubber.text(clean_text(event_name, repairs), "event_name", ctx.redactions)
+        event_name = ctx.scrubber.text(event_name, "event_name", ctx.redactions)
     service = origin.service
     if service is None and isinstance(rest.get("service"), str):
         service = rest.pop("service")
@@ -131,14 +131,14 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAtt
         level=level,
         severity_number=record.severity_number or _NUMBER_BY_LEVEL[level],
         service=service,
-        stage=_stage(columns.get("stage")),
+        stage=_stage(columns.get("stage"), repairs),
         job_id=as_uuid(columns.get("job_id"), repairs, "invalid_job_id"),
         correlation_id=correlation_id,
         user_id_hash=_text(columns.get("user_id_hash")),
         latency_ms=as_float(columns.get("latency_ms"), repairs, "invalid_latency_ms"),
         cpu_seconds=as_float(columns.get("cpu_seconds"), repairs, "invalid_cpu_seconds"),
-        error_code=_text(columns.get("error_code")),
-        error_stage=_stage(columns.get("error_stage")),
+        error_code=_key(columns.get("error_code"), repairs),
+        error_stage=_stage(columns.get("error_stage"), repairs),
         http_method=_text(columns.get("http_method")),
         http_path=_text(columns.get("http_path")),
         http_status=as_int(columns.get("http_status"), repairs, "invalid_http_status"),
@@ -171,11 +171,18 @@ def _text(value: Any) -> str | None:
     return dumps(value)
 
 
-def _stage(value: Any) -> str | None:
+def _key(value: Any, repairs: Repairs) -> str | None:
+    """Text for an indexed column (error_code, event_name, stages): non-strings as JSON, NULs replaced
+    (``record.event_name`` arrives unrepaired), at most ``MAX_KEY_CHARS`` long."""
+    text = _text(value)
+    return None if text is None else key_text(text, repairs)
+
+
+def _stage(value: Any, repairs: Repairs) -> str | None:
     """Canonical stage name for known spellings (``OCR`` → ``ocr``); other text is kept as sent."""
     if value is None:
         return None
-    return _canonical_stage(_text(value) or "")
+    return _canonical_stage(_key(value, repairs) or "")
 
 
 @functools.lru_cache(maxsize=256)

@@ -18,7 +18,7 @@ import orjson
 from rythmiq_otel import vocab
 
 from ._context import MapContext
-from ._values import attributes_dict, clean_text, hex_to_uuid_text
+from ._values import attributes_dict, clean_text, hex_to_uuid_text, key_text
 
 Row = TypeVar("Row")
 
@@ -68,6 +68,8 @@ def origins(
             attributes_dict(resource_item.resource.attributes, ctx.repairs), "resource", ctx.redactions
         )
         resource_json, service = dumps(resource), resource_service(resource)
+        if service is not None:
+            service = key_text(service, ctx.repairs)  # indexed in metric_rollups
         resource_bytes = resource_item.resource.SerializeToString()
         for scope_item in getattr(resource_item, scope_field):
             origin = Origin(

@@ -19,7 +19,7 @@ from ._map_metrics import metric_point_rows
 from ._map_spans import span_rows
 from ._rows import Batch, LogRow
 from ._values import Repairs
-from ._writer import Writer
+from ._writer import RowsRefused, Writer
 
 _REJECTED_SIGNAL = {"logs": "logs", "traces": "spans", "metrics": "metrics"}
 
@@ -56,17 +56,47 @@ class Outcome:
 
 def build_batch(signal: Signal, request: Any, ctx: MapContext) -> Batch:
     """Map a decoded export request to every row it produces (pure)."""
+    mapper = MAPPERS[signal][1]
+    return _batch(signal, list(mapper(request, ctx)), ctx.repairs)
+
+
+def _batch(signal: Signal, rows: list[Any], repairs: Repairs, *, derive: bool = True) -> Batch:
+    """A batch of the signal's rows and, for logs, the rows derived from them."""
     batch = Batch()
-    field, mapper = MAPPERS[signal]
-    rows = list(mapper(request, ctx))
-    setattr(batch, field, rows)
-    if signal == "logs":
+    setattr(batch, MAPPERS[signal][0], rows)
+    if signal == "logs" and derive:
         # Only events and ERROR records can derive anything; the rest need not be looked at again.
         candidates = [row for row in rows if row.event_name is not None or row.level == "ERROR"]
         if candidates:
             for derived_field, deriver in LOG_DERIVERS:
-                setattr(batch, derived_field, list(deriver(candidates, ctx.repairs)))
+                setattr(batch, derived_field, list(deriver(candidates, repairs)))
     return batch
+
+
+def write_isolating(writer: Writer, signal: Signal, batch: Batch, ctx: MapContext) -> int:
+    """Write ``batch``; if Postgres refuses rows of it, store the rest and return how many were refused.
+
+    A refusal is about the data, so retrying cannot help and answering 500/503 would lose (or block) the
+    good rows beside it: the batch is split in halves until the refused items are alone (log2(n) extra
+    transactions per bad item). A log record whose derived rows are refused is stored without them.
+    """
+    try:
+        writer.write(batch)
+        return 0
+    except RowsRefused as refused:
+        rows = getattr(batch, MAPPERS[signal][0])
+        if len(rows) > 1:
+            middle = len(rows) // 2
+            return sum(write_isolating(writer, signal, _batch(signal, part, Repairs()), ctx)
+                       for part in (rows[:middle], rows[middle:]))
+        if len(batch) < batch.rows():
+            lost = write_isolating(writer, signal, _batch(signal, rows, Repairs(), derive=False), ctx)
+            if not lost:
+                ctx.repairs["derived_row_refused"] += 1
+            return lost
+        ctx.reject(_REJECTED_SIGNAL[signal], "refused_by_postgres",
+                   f"Postgres refused one of the {signal} items ({refused})")
+        return 1
 
 
 def process(
@@ -78,6 +108,7 @@ def process(
     Raises:
         BadRequest, TooLarge, UnsupportedMediaType: the body is unusable (nothing was written).
         WriterUnavailable: Postgres could not take the rows (nothing was written; the client retries).
+        Rows Postgres refuses are isolated and reported like rejected items (``write_isolating``).
     """
     ctx = MapContext(scrubber=scrubber)
     data = inflate(body, content_encoding, max_body_bytes)
@@ -88,11 +119,10 @@ def process(
         ctx.first_error = f"{unparsable} item(s) of the JSON body are malformed"
     batch = build_batch(signal, request, ctx)
     started = clock()
-    if len(batch):
-        writer.write(batch)
+    refused = write_isolating(writer, signal, batch, ctx) if len(batch) else 0
     return Outcome(
         signal=signal,
-        accepted=len(batch),
+        accepted=len(batch) - refused,
         rejected=ctx.rejected[_REJECTED_SIGNAL[signal]],
         error_message=ctx.first_error,
         ctx=ctx,

@@ -143,4 +143,9 @@ class Batch:
     job_updates: list[JobUpdate] = field(default_factory=list)
 
     def __len__(self) -> int:
+        """The items of the request (log records, spans, data points), not the rows derived from them."""
         return len(self.logs) + len(self.spans) + len(self.metric_points)
+
+    def rows(self) -> int:
+        """Every row, derived ones included."""
+        return len(self) + len(self.error_events) + len(self.cpu_metrics) + len(self.job_updates)

@@ -4,7 +4,11 @@ Every repair or rejection is counted by reason in a `Repairs` tally, so bad inpu
 sink's health metrics (and in partial_success) instead of silently changing data or taking a batch down:
 
 - NUL characters: Postgres ``text`` and ``jsonb`` reject U+0000; it is replaced by U+FFFD.
-- huge values: strings are cut at ``MAX_VALUE_CHARS`` (messages at ``MAX_MESSAGE_CHARS``).
+- huge values: strings are cut at ``MAX_VALUE_CHARS`` (messages at ``MAX_MESSAGE_CHARS``); text that lands
+  in an indexed column at ``MAX_KEY_CHARS`` (a B-tree entry holds about 2.7 kB, and one value over it
+  fails the whole COPY).
+- numbers out of range: integers outside the column's type, floats beyond ``MAX_MAGNITUDE`` (so that no
+  sum in a view, rollup or ``get_monthly_cpu_usage()`` can overflow a double) are not stored.
 - deep nesting: arrays/maps deeper than ``MAX_DEPTH`` are replaced by a marker string.
 - ids of the wrong length: trace ids must be 16 bytes, span ids 8; others are dropped (stored as NULL).
 - timestamps of 0 or outside [2000-01-01, now + 1 day]: the caller falls back or rejects the item.
@@ -22,6 +26,14 @@ from uuid import UUID
 MAX_VALUE_CHARS = 16_384
 MAX_MESSAGE_CHARS = 65_536
 MAX_DEPTH = 8
+#: Longest text stored in an indexed column (error_code, event_name, stage, metric_name, service, ...):
+#: 256 characters are at most 1 KiB of UTF-8, well inside a B-tree entry even beside a second text column.
+MAX_KEY_CHARS = 256
+#: Largest magnitude of a stored float. Sums over up to 10**200 rows of such values stay finite, so no
+#: aggregate of the store (views, rollups, get_monthly_cpu_usage) can fail with "value out of range".
+MAX_MAGNITUDE = 1e100
+INT4_BITS = 32
+INT8_BITS = 64
 MIN_TIME_NS = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z
 FUTURE_SLACK_NS = 86_400 * 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,6 +55,19 @@ def clean_text(text: str, repairs: Repairs, limit: int = MAX_VALUE_CHARS) -> str
         repairs["value_truncated"] += 1
         text = text[:limit]
     return text
+
+
+def key_text(text: str, repairs: Repairs) -> str:
+    """``clean_text`` for a column under a B-tree index: at most ``MAX_KEY_CHARS`` characters."""
+    if len(text) > MAX_KEY_CHARS:
+        repairs["key_truncated"] += 1
+        text = text[:MAX_KEY_CHARS]
+    return clean_text(text, repairs)
+
+
+def storable_float(number: float) -> bool:
+    """Whether a float may be stored: finite and within ``MAX_MAGNITUDE``."""
+    return -MAX_MAGNITUDE <= number <= MAX_MAGNITUDE
 
 
 def any_value(value: Any, repairs: Repairs, depth: int = 0) -> Any:
@@ -150,25 +175,27 @@ def as_float(value: Any, repairs: Repairs, reason: str) -> float | None:
         return None if value is None else float(value)
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         repairs[reason] += 1
         return None
-    if not math.isfinite(number):
+    if not storable_float(number):
         repairs[reason] += 1
         return None
     return number
 
 
-def as_int(value: Any, repairs: Repairs, reason: str) -> int | None:
-    """Coerce an integer attribute within Postgres ``int4``; count ``reason`` otherwise."""
+def as_int(value: Any, repairs: Repairs, reason: str, bits: int = INT4_BITS) -> int | None:
+    """Coerce an integer attribute (a whole float too) within a signed ``bits`` column (Postgres ``int4``
+    or ``int8``); count ``reason`` otherwise."""
     if value is None:
         return None
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         repairs[reason] += 1
         return None
-    if not -(2**31) <= number < 2**31:
+    limit = 2 ** (bits - 1)
+    if not -limit <= number < limit:
         repairs[reason] += 1
         return None
     return number

@@ -38,6 +38,18 @@ class WriterUnavailable(Exception):
     """Postgres cannot take the write now (down, restarting, pool exhausted); the client should retry."""
 
 
+class RowsRefused(Exception):
+    """Postgres refused the rows themselves (a value out of range, an index entry too large ...), not the
+    write: retrying the same rows cannot help, so the caller isolates the refused ones (``_pipeline``)."""
+
+
+#: Errors about the data, not the database: SQLSTATE classes 22 (data exception) and 23 (integrity), 54
+#: (program limit: an index row too large), and what psycopg raises when it cannot dump a value. 54 is an
+#: OperationalError in DB-API terms, so these are matched before "Postgres is unavailable".
+_DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded,
+                UnicodeEncodeError)
+
+
 class Writer(Protocol):
     """Stores one request's rows atomically; returns only after they are durable."""
 
@@ -46,6 +58,7 @@ class Writer(Protocol):
 
         Raises:
             WriterUnavailable: the store is unreachable; nothing was written.
+            RowsRefused: Postgres refused some of the rows; nothing was written.
         """
         ...
 
@@ -141,7 +154,8 @@ class CopyWriter:
         self.pool.close()
 
     def write(self, batch: Batch) -> None:
-        """Store ``batch`` in one transaction (retrying deadlocks), or raise ``WriterUnavailable``."""
+        """Store ``batch`` in one transaction (retrying deadlocks), or raise ``WriterUnavailable`` /
+        ``RowsRefused``."""
         self.open()
         for attempt in range(_RETRIES):
             try:
@@ -152,6 +166,9 @@ class CopyWriter:
                 if attempt == _RETRIES - 1:
                     raise WriterUnavailable("write conflicted with another writer; retry") from None
                 time.sleep(0.05 * (attempt + 1))
+            except _DATA_ERRORS as err:
+                first_line = str(err).partition("\n")[0][:200]
+                raise RowsRefused(f"{type(err).__name__}: {first_line}") from None
             except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as err:
                 raise WriterUnavailable(f"Postgres is unavailable ({type(err).__name__})") from None
 

@@ -1,0 +1,77 @@
+"""``rythmiq-otel alerts check`` as a process: its output, and exit 0 / 1 / 2 for quiet / firing / cannot."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+
+import psycopg
+
+from tests.console import rows
+
+
+def run(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RYTHMIQ_ALERT")}
+    environ.update(DATABASE_URL=database_url, **env)
+    return subprocess.run([sys.executable, "-m", "rythmiq_otel", *args], env=environ, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_check_on_an_empty_store_fires_nothing(database_url: str) -> None:
+    done = run(database_url, "alerts", "check")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "nothing fires"
+    assert len(lines) == 9
+    assert all(line.startswith("not enough data") for line in lines[:-1])
+
+
+def test_check_exits_1_and_names_the_firing_rule(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]
+        for i in range(40):
+            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+    done = run(database_url, "alerts", "check")
+    assert done.returncode == 1, done.stderr
+    assert "FIRING           Error rate 10 % > 2 % over the last 1h (40 finished jobs)" in done.stdout
+    assert done.stdout.splitlines()[-1] == "firing: error_rate"
+    as_json = run(database_url, "alerts", "check", "--json")
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["firing"] == ["error_rate"]
+    error_rate = next(rule for rule in document["rules"] if rule["rule"] == "error_rate")
+    assert (error_rate["value"], error_rate["threshold"], error_rate["sample"]) == (10.0, 2.0, 40)
+    # Raised above the measured rate, the same data is a warning (above the 1 % target): exit 0.
+    raised = run(database_url, "alerts", "check", RYTHMIQ_ALERT_ERROR_RATE_THRESHOLD="10")
+    assert raised.returncode == 0
+    assert "warning          Error rate 10 % > 1 %" in raised.stdout
+
+
+def test_check_exits_2_in_one_line_when_the_database_is_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = run(f"postgresql://nobody@127.0.0.1:{port}/nothing", "alerts", "check")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"rythmiq-otel alerts: cannot connect to postgresql://nobody@127.0.0.1:{port}")
+    assert "Traceback" not in done.stderr
+
+
+def test_check_exits_2_on_a_bad_setting(database_url: str) -> None:
+    typo = run(database_url, "alerts", "check", RYTHMIQ_ALERT_ERROR_RATE_TRESHOLD="5")
+    assert (typo.returncode, typo.stdout) == (2, "")
+    assert typo.stderr == (
+        "rythmiq-otel alerts: RYTHMIQ_ALERT_ERROR_RATE_TRESHOLD is not a setting of the alerts (a typo?); "
+        "see docs/alerts.md for the variables\n"
+    )
+    bad = run(database_url, "alerts", "check", RYTHMIQ_ALERT_API_5XX_WINDOW="soon")
+    assert bad.stderr == (
+        "rythmiq-otel alerts: RYTHMIQ_ALERT_API_5XX_WINDOW='soon' is not a duration; expected a positive "
+        "whole number and a unit, like 90s, 15m, 1h or 7d\n"
+    )
