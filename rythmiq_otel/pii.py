@@ -369,8 +369,9 @@ DOC_EXTENSIONS: Final[tuple[str, ...]] = (
     "pdf", "png", "jpg", "jpeg", "tif", "tiff", "heic", "heif", "gif", "bmp", "webp", "doc", "docx", "xls",
     "xlsx", "ppt", "pptx", "csv", "txt", "rtf", "odt", "ods", "zip", "eml", "msg",
 )
+# Not followed by ".<word>": "extra.doc.fields" is an attribute path, "scan.pdf.zip" is found at ".zip".
 _DOC_EXT_RE: Final = re.compile(
-    r"\.(?:" + "|".join(sorted(DOC_EXTENSIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+    r"\.(?:" + "|".join(sorted(DOC_EXTENSIONS, key=len, reverse=True)) + r")\b(?!\.\w)", re.IGNORECASE
 )
 # Characters of a path or filename token, matched backwards from the extension.
 _NAME_CHARS_RE: Final = re.compile(r"[\w.~%+()/\\-]{1,1024}")
@@ -565,6 +566,7 @@ def _strict(prefix: str, key: str) -> bool:
 KEY_PLACEHOLDER: Final = "<key>"
 _PATH_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _DIGIT_RUN_RE: Final = re.compile(r"\d{5}")
+_SERVER_RULES: Final = frozenset({RULE_IP})
 
 
 def _path_key(key: str, key_rules: tuple[str, ...]) -> str:
@@ -765,7 +767,7 @@ class Scrubber:
         policy = self._policies.get(key)
         if policy is None:
             key_hits: list[Redaction] = []
-            written = self._scan_text(key, "", "", key_hits, strict=False, ips=True)
+            written = self._scan_text(key, "", "", key_hits, strict=False)
             rule = None if key in self._safe else self._key_rule(key)
             key_rules = tuple(hit.rule for hit in key_hits)
             shape = _SHAPED_SAFE_KEYS.get(key)
@@ -911,7 +913,8 @@ class Scrubber:
                     return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
         if strict is None:
             strict = _strict(prefix, key)
-        scanned = self._scan_text(text, prefix, key, out, strict=strict, ips=key not in self._server_keys)
+        skip = _SERVER_RULES if key in self._server_keys else ()
+        scanned = self._scan_text(text, prefix, key, out, strict=strict, skip=skip)
         if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN and (
             strict or text.count(" ") + text.count("\n") < STRICT_PROSE_WORDS - 1
         ):
@@ -925,9 +928,13 @@ class Scrubber:
         self._clean.add(text)
 
     def _scan_text(
-        self, text: str, prefix: str, key: str, out: list[Redaction], *, strict: bool, ips: bool
+        self, text: str, prefix: str, key: str, out: list[Redaction], *, strict: bool,
+        skip: Iterable[str] = (),
     ) -> str:
-        """Run the value detectors over free text; returns ``text`` itself when nothing matched."""
+        """Run the value detectors over free text; returns ``text`` itself when nothing matched.
+
+        ``skip``: rules not to apply (an IP in a CLIENT span's server address).
+        """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
         if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
@@ -938,8 +945,8 @@ class Scrubber:
         spans = [span for detector in _DETECTORS for span in detector(text)]
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
-        if not ips:
-            spans = [span for span in spans if span[2] != RULE_IP]
+        if skip:
+            spans = [span for span in spans if span[2] not in skip]
         if not spans:
             return text
         path = _join(prefix, key)
