@@ -20,12 +20,14 @@ from contextvars import ContextVar
 from opentelemetry import metrics
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import Link, Status
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanKind, Status
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro.setup import _settings
 from rythmiq_otel.pii import DEFAULT_SCRUBBER, Redaction, Scrubber
 
-__all__ = ["LAYER", "RedactionReporter", "ScrubbingSpanExporter", "report", "scrub_span"]
+__all__ = ["LAYER", "RedactionReporter", "ScrubbingSpanExporter", "current_scrubber", "report", "scrub_span"]
 
 LAYER = "sdk"
 _log = logging.getLogger("rythmiq_otel.pii")
@@ -118,12 +120,28 @@ class RedactionReporter:
 
 
 report = RedactionReporter()
+_scrubbers: dict[tuple[str, tuple[str, ...]], Scrubber] = {}
+
+
+def current_scrubber() -> Scrubber:
+    """The scrubber for the settings in force: ``RYTHMIQ_PII_EXTRA`` picks blocklist (the shared default
+    one) or allowlist mode, with ``RYTHMIQ_PII_EXTRA_KEYS`` declared."""
+    settings = _settings.current()
+    if settings.pii_extra_mode == "blocklist" and not settings.pii_extra_keys:
+        return DEFAULT_SCRUBBER
+    key = (settings.pii_extra_mode, settings.pii_extra_keys)
+    scrubber = _scrubbers.get(key)
+    if scrubber is None:
+        scrubber = _scrubbers.setdefault(
+            key, Scrubber(extra_mode=settings.pii_extra_mode, declared_extra_keys=settings.pii_extra_keys)
+        )
+    return scrubber
 
 
 def scrub_span(
     span: ReadableSpan, scrubber: Scrubber = DEFAULT_SCRUBBER
 ) -> tuple[ReadableSpan, list[Redaction]]:
-    """Scrub a finished span's name, attributes, events, links and status description.
+    """Scrub a finished span's name, attributes, events, links, scope name and status description.
 
     Returns the span itself when nothing matched, else a scrubbed copy (a ``ReadableSpan`` cannot be
     changed). Recorded exceptions are span events, so their ``exception.message`` and
@@ -132,7 +150,9 @@ def scrub_span(
     found: list[Redaction] = []
     name, hits = scrubber.scrub_text(span.name, path="span.name")
     found += hits
-    attributes, hits = scrubber.scrub_attributes(span.attributes or {})
+    # A CLIENT span's server address is the service it called, not a user's (SERVER_ADDRESS_KEYS).
+    client = span.kind == SpanKind.CLIENT
+    attributes, hits = scrubber.scrub_attributes(span.attributes or {}, client_span=client)
     found += _under("span.attributes", hits)
     events = []
     for index, event in enumerate(span.events):
@@ -145,6 +165,12 @@ def scrub_span(
         link_attributes, hits = scrubber.scrub_attributes(link.attributes or {})
         found += _under(f"span.links[{index}].attributes", hits)
         links.append(Link(link.context, link_attributes) if hits else link)
+    scope = span.instrumentation_scope
+    if scope is not None:
+        scope_name, hits = scrubber.scrub_text(scope.name, path="span.scope.name")
+        if hits:
+            found += hits
+            scope = InstrumentationScope(scope_name, scope.version, scope.schema_url, scope.attributes)
     status = span.status
     if status.description:
         description, hits = scrubber.scrub_text(status.description, path="span.status.description")
@@ -165,7 +191,7 @@ def scrub_span(
         status=status,
         start_time=span.start_time,
         end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
+        instrumentation_scope=scope,
     )
     return copy, found
 
