@@ -1,8 +1,10 @@
-"""Subcommands of the operator area: ``alerts check`` (every rule's state; exit 1 when one fires).
+"""Subcommands of the operator area that judge the store: ``alerts check [--json] [--notify]`` (every
+rule's state) and ``report [--json]`` (the spec's §7.5 definition of done, answered from the data).
 
 Configured by ``RYTHMIQ_ALERT*`` (see ``rythmiq_otel/console/alerts/_settings.py``) and the store's
 ``DATABASE_URL`` / ``RYTHMIQ_DATA_DIR``. Imports happen inside the handlers so ``--help`` stays fast.
-Exit status, for cron and CI: 0 nothing fires, 1 something fires, 2 the rules could not be evaluated.
+Exit status, for cron and CI: 0 nothing fires / everything passes, 1 something fires / fails, 2 the store
+could not be read.
 """
 
 from __future__ import annotations
@@ -13,33 +15,48 @@ import json
 from ._errors import CommandError, first_line, guarded
 from ._store import _connect, _settings
 
-#: ``alerts check`` exit status when at least one rule fires (2 is "could not evaluate", as everywhere).
-EXIT_FIRING = 1
+#: Exit status when a rule fires or a question fails (2 is "could not evaluate", as everywhere).
+EXIT_FIRING = EXIT_FAILED = 1
 
 _STATE_TEXT = {"firing": "FIRING", "warning": "warning", "ok": "ok", "insufficient_data": "not enough data",
                "off": "off"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``alerts check``."""
+    """Register ``alerts check`` and ``report``."""
     alerts = subparsers.add_parser("alerts", help="the alert rules over the store (error rate, latency, CPU)")
     actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     check = actions.add_parser(
         "check", help="evaluate every rule now and print its state (exit 1 when one fires, 2 when it cannot)"
     )
     check.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    check.add_argument(
+        "--notify", action="store_true",
+        help="also record the states, open/resolve incidents and post due webhooks (what `up` does every "
+             "minute; for cron when `up` is not running)",
+    )
     check.set_defaults(handler=_check)
+
+    report = subparsers.add_parser(
+        "report", help="answer the spec's §7.5 definition-of-done questions from the data (1: one fails)"
+    )
+    report.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    report.set_defaults(handler=_report)
 
 
 def _check(args: argparse.Namespace) -> int:
     import psycopg
 
-    from rythmiq_otel.console.alerts import evaluate, load_alert_settings
+    from rythmiq_otel.console.alerts import deliver_due, evaluate, load_alert_settings, record
 
     settings = guarded(load_alert_settings)
     with _connect(_settings()) as conn:
         try:
-            evaluation = evaluate(conn, settings)
+            # --notify: record this evaluation, unless another evaluator is recording one right now (then
+            # it reports, and that one's states and posts stand).
+            evaluation = (record(conn, settings) if args.notify else None) or evaluate(conn, settings)
+            if args.notify:
+                deliver_due(conn, settings)
         except psycopg.Error as err:
             raise CommandError(f"cannot evaluate the rules: {first_line(err)}") from err
     if args.json:
@@ -50,3 +67,16 @@ def _check(args: argparse.Namespace) -> int:
         firing = [result.rule for result in evaluation.firing]
         print(f"firing: {', '.join(firing)}" if firing else "nothing fires")
     return EXIT_FIRING if evaluation.firing else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rythmiq_otel.console._report import build_report, render
+
+    with _connect(_settings()) as conn:
+        report = build_report(conn)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        for line in render(report):
+            print(line)
+    return 0 if report.passed else EXIT_FAILED

@@ -68,13 +68,30 @@ class TimelineEntry:
             details.append(f"error_code={self.error_code}")
         if self.duration_ms is not None:
             details.append(f"duration_ms={self.duration_ms:.1f}")
-        what = self.event or ""
+        what = printable(self.event or "")
         text = self.text.replace("\n", " ")
         if len(text) > 160:
             text = text[:157] + "..."
-        tail = ("  " + " ".join(details)) if details else ""
-        return (f"{stamp}  {self.service or '-':<8} {self.level or '-':<6} {self.kind:<4}  "
-                f"{what + '  ' if what else ''}{text}{tail}")
+        tail = ("  " + printable(" ".join(details))) if details else ""
+        service, level = printable(self.service or "-"), printable(self.level or "-")
+        return (f"{stamp}  {service:<8} {level:<6} {self.kind:<4}  "
+                f"{what + '  ' if what else ''}{printable(text)}{tail}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character escaped (``\\x1b``, ``\\u202e``).
+
+    Rows hold what clients sent: an escape sequence in a message would otherwise reach the operator's
+    terminal and could rewrite it (retitle, clear, move the cursor, hide lines).
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def timeline(conn: psycopg.Connection, identifier: str) -> list[TimelineEntry]:

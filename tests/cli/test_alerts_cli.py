@@ -7,11 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from tests.console import rows
+from tests.console.seed import make_seed, store
+from tests.console.webhook_receiver import webhook_receiver
 
 
 def run(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -75,3 +77,52 @@ def test_check_exits_2_on_a_bad_setting(database_url: str) -> None:
         "rythmiq-otel alerts: RYTHMIQ_ALERT_API_5XX_WINDOW='soon' is not a duration; expected a positive "
         "whole number and a unit, like 90s, 15m, 1h or 7d\n"
     )
+
+
+def test_check_notify_records_the_incident_and_posts_it_once(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]
+        for i in range(40):
+            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+    with webhook_receiver() as receiver:
+        for _ in range(2):
+            done = run(database_url, "alerts", "check", "--notify", RYTHMIQ_ALERT_WEBHOOK_URL=receiver.url)
+            assert done.returncode == 1, done.stderr
+    assert receiver.transitions() == [("error_rate", "opened")]
+    with psycopg.connect(database_url) as conn:
+        state = conn.execute("SELECT state FROM alert_states WHERE rule = 'error_rate'").fetchone()
+        assert state == ("firing",)
+    read_only = run(database_url, "alerts", "check")  # without --notify nothing is written
+    assert read_only.returncode == 1
+
+
+def test_report_exits_1_on_an_empty_store_and_says_why(database_url: str) -> None:
+    done = run(database_url, "report")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Observability definition of done (spec §7.5)")
+    assert lines[1] == ("FAIL  1. Can trace any job from API request to webhook completion using "
+                        "correlation_id")
+    assert lines[-1].startswith("3 of 7 pass (")
+    as_json = json.loads(run(database_url, "report", "--json").stdout)
+    results = [a["result"] for a in as_json["answers"]]
+    assert results == ["FAIL", "FAIL", "FAIL", "PASS", "FAIL", "PASS", "PASS"]
+    assert as_json["passed"] is False
+
+
+def test_report_exits_0_when_every_question_passes(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        store(conn, make_seed(datetime.now(UTC) - timedelta(minutes=1), jobs=120, days=3))
+    done = run(database_url, "report")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines()[-1].startswith("7 of 7 pass (")
+    assert "      rythmiq-otel trace " in done.stdout
+
+
+def test_report_exits_2_in_one_line_when_the_database_is_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = run(f"postgresql://nobody@127.0.0.1:{port}/nothing", "report")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("rythmiq-otel report: cannot connect to ") and done.stderr.count("\n") == 1

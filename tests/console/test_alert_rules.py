@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -212,7 +213,7 @@ def test_cpu_spike_needs_days_of_history(conn: psycopg.Connection) -> None:
 def test_psi_matches_a_hand_computation() -> None:
     assert psi([50, 50], [50, 50]) == 0.0
     p, q = (90.5 / 101, 10.5 / 101), (50.5 / 101, 50.5 / 101)
-    expected = sum((a - b) * __import__("math").log(a / b) for a, b in zip(p, q, strict=True))
+    expected = sum((a - b) * math.log(a / b) for a, b in zip(p, q, strict=True))
     assert psi([90, 10], [50, 50]) == pytest.approx(expected)
 
 

@@ -15,6 +15,10 @@ _EXPORTS: dict[str, str] = {
     "RuleResult": "._rules",
     "Evaluation": "._evaluate",
     "evaluate": "._evaluate",
+    "record": "._state",
+    "deliver_due": "._webhook",
+    "AlertLoop": "._loop",
+    "start_alert_loop": "._loop",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 -- the public surface is the map above

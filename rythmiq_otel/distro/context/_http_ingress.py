@@ -31,7 +31,7 @@ from rythmiq_otel.distro.metrics._catalog import instruments
 from rythmiq_otel.distro.services._api_events import request_info
 from rythmiq_otel.distro.services._events import emit
 
-if TYPE_CHECKING:  # starlette is the optional [fastapi] extra; configure() imports this package anyway
+if TYPE_CHECKING:  # starlette comes with FastAPI, which the app brings; configure() imports this anyway
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["IngressMiddleware", "RequestEventsMiddleware"]

@@ -60,7 +60,8 @@ OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
 """``true`` turns off traces, metrics and OTel log records; the JSON stdout logs stay. Default ``false``."""
 
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
-"""``service.name`` (free-form). Default ``rythmiq-<service>``."""
+"""``service.name`` (free-form). Default: ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES`` if there, else
+``rythmiq-<service>`` -- the SDK's order."""
 
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 """Extra resource attributes, ``key=value,key2=value2`` with URL-encoded values. Default empty."""
@@ -96,6 +97,11 @@ OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
 
 OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
 """See ``OTEL_TRACES_EXPORTER``. ``none`` keeps the JSON stdout lines and drops only the OTel records."""
+
+OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
+"""Comma-separated instrumentation entry point names not to load (upstream's variable; ``*`` for all).
+``fastapi`` also leaves out the FastAPI server span ``configure()`` adds; our request events and api
+metrics stay. Default: none."""
 
 OTEL_PROPAGATORS = "OTEL_PROPAGATORS"
 """Comma-separated propagator names (``tracecontext``, ``baggage``, any installed one, or ``none``).
@@ -197,6 +203,7 @@ class Settings:
     metrics: ExportSettings
     logs: ExportSettings
     propagators: tuple[str, ...]
+    disabled_instrumentations: tuple[str, ...]
     sampler: str
     sampler_arg: float
     temporality: str
@@ -424,7 +431,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     )
     values: dict[str, Any] = {
         "service": service,
-        "service_name": reader.raw(OTEL_SERVICE_NAME) or f"rythmiq-{service}",
+        "service_name": (
+            reader.raw(OTEL_SERVICE_NAME) or dict(resource).get("service.name") or f"rythmiq-{service}"
+        ),
         "resource_attributes": resource,
         "sdk_disabled": reader.flag(OTEL_SDK_DISABLED, False),
         "log_level": log_level,
@@ -434,6 +443,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "metrics": _signal(reader, generic, "metrics"),
         "logs": _signal(reader, generic, "logs"),
         "propagators": propagators,
+        "disabled_instrumentations": _comma_list(reader.raw(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or ""),
         "sampler": reader.choice(OTEL_TRACES_SAMPLER, _SAMPLERS, "parentbased_always_on"),
         "sampler_arg": _sampler_arg(reader),
         "temporality": reader.choice(

@@ -61,6 +61,7 @@ SIGNALS: dict[str, _SignalTypes] = {
     "metrics": _SignalTypes(ExportMetricsServiceRequest, ExportMetricsServiceResponse,
                             "resource_metrics", "scope_metrics", "metrics", "rejected_data_points"),
 }
+_GZIP_MAGIC = b"\x1f\x8b"
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
 
 
@@ -89,7 +90,12 @@ def body_format(content_type: str | None) -> Format:
 
 
 def inflate(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo ``Content-Encoding: gzip`` (or deflate) without ever holding more than ``max_bytes``."""
+    """Undo ``Content-Encoding: gzip`` (or deflate) without ever holding more than ``max_bytes``.
+
+    A gzip body may be several members one after the other (RFC 1952; ``cat a.gz b.gz``): every member is
+    inflated, as ``gzip -d`` does. Anything after the data that is not another member is refused, not
+    silently ignored.
+    """
     encoding = (content_encoding or "identity").strip().lower()
     if encoding in ("", "identity"):
         if len(body) > max_bytes:
@@ -97,16 +103,27 @@ def inflate(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
         return body
     if encoding not in ("gzip", "deflate"):
         raise UnsupportedMediaType(f"Content-Encoding {content_encoding!r} is not supported; use gzip")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as err:
-        raise BadRequest(f"body is not valid {encoding} data ({err})") from None
-    if len(data) > max_bytes:
-        raise TooLarge(f"inflated request body is over the limit of {max_bytes} bytes")
-    if not inflater.eof:
-        raise BadRequest(f"{encoding} body is truncated")
-    return data
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            part = inflater.decompress(rest, max_bytes + 1 - size)
+        except zlib.error as err:
+            raise BadRequest(f"body is not valid {encoding} data ({err})") from None
+        size += len(part)
+        if size > max_bytes:
+            raise TooLarge(f"inflated request body is over the limit of {max_bytes} bytes")
+        if not inflater.eof:
+            raise BadRequest(f"{encoding} body is truncated")
+        parts.append(part)
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
+        if encoding != "gzip" or not rest.startswith(_GZIP_MAGIC):
+            raise BadRequest(f"{len(rest)} bytes of trailing data after the {encoding} body")
 
 
 def decode(
@@ -134,6 +151,22 @@ def decode(
         except DecodeError as err:
             raise BadRequest(f"body is not a protobuf {types.request.__name__} ({err})") from None
     return _decode_json(types, body, repairs)
+
+
+def count_items(signal: Signal, request: Message) -> int:
+    """Log records, spans or metric data points in a decoded request (upb: lengths, no Python objects)."""
+    types = SIGNALS[signal]
+    total = 0
+    for resource in getattr(request, types.resource_field):
+        for scope in getattr(resource, types.scope_field):
+            items = getattr(scope, types.items_field)
+            if signal != "metrics":
+                total += len(items)
+                continue
+            for metric in items:
+                kind = metric.WhichOneof("data")
+                total += len(getattr(metric, kind).data_points) if kind else 1
+    return total
 
 
 def _decode_json(types: _SignalTypes, body: bytes, repairs: Repairs) -> tuple[Message, int]:

@@ -33,6 +33,9 @@ from ._values import Repairs, attribute
 _PREFIX = "rythmiq_wire."
 _LOG_RECORD = LogRecord.DESCRIPTOR.full_name
 _SCALARS = frozenset({str, int, float, bool})
+#: Distinct pairs remembered per request. Real requests repeat a few hundred; a request whose every
+#: attribute is distinct would otherwise keep all of them (about 300 MB for a 12 MiB body).
+MAX_REMEMBERED = 4096
 
 
 def _attributes_as_bytes(message: str, field: descriptor_pb2.FieldDescriptorProto) -> bool:
@@ -88,7 +91,7 @@ class LogAttributes:
             ctx = self._ctx
             return ctx.scrubber.attributes(attrs, "attributes", ctx.redactions)
         for raw, key, value, rememberable in new:
-            if rememberable:
+            if rememberable and len(known) < MAX_REMEMBERED:
                 known[raw] = (key, value)
         return attrs
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._context import MapContext, Scrubber
-from ._decode import Format, Signal, decode, inflate
+from ._decode import Format, Signal, TooLarge, count_items, decode, inflate
 from ._map_jobs import cpu_metrics_rows, error_event_rows, job_updates
 from ._map_logs import log_rows
 from ._map_metrics import metric_point_rows
@@ -22,6 +22,7 @@ from ._values import Repairs
 from ._writer import RowsRefused, Writer
 
 _REJECTED_SIGNAL = {"logs": "logs", "traces": "spans", "metrics": "metrics"}
+_ITEM_NAMES = {"logs": "log records", "traces": "spans", "metrics": "data points"}
 
 #: A mapper: export request → rows of one table (``log_rows``, ``span_rows``, ``metric_point_rows``).
 Mapper = Callable[[Any, MapContext], Iterable[Any]]
@@ -101,18 +102,23 @@ def write_isolating(writer: Writer, signal: Signal, batch: Batch, ctx: MapContex
 
 def process(
     signal: Signal, body: bytes, *, fmt: Format, content_encoding: str | None, max_body_bytes: int,
-    scrubber: Scrubber, writer: Writer, clock: Callable[[], float] = time.perf_counter,
+    scrubber: Scrubber, writer: Writer, max_items: int | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Outcome:
     """Run one request to commit.
 
     Raises:
-        BadRequest, TooLarge, UnsupportedMediaType: the body is unusable (nothing was written).
+        BadRequest, TooLarge, UnsupportedMediaType: the body is unusable or carries more than
+            ``max_items`` items (nothing was written).
         WriterUnavailable: Postgres could not take the rows (nothing was written; the client retries).
         Rows Postgres refuses are isolated and reported like rejected items (``write_isolating``).
     """
     ctx = MapContext(scrubber=scrubber)
     data = inflate(body, content_encoding, max_body_bytes)
     request, unparsable = decode(signal, data, fmt, ctx.repairs, wire=True)
+    if max_items is not None and (items := count_items(signal, request)) > max_items:
+        raise TooLarge(f"request carries {items} {_ITEM_NAMES[signal]}, over the limit of {max_items}; "
+                       "send smaller batches")
     if unparsable:
         ctx.rejected[_REJECTED_SIGNAL[signal]] += unparsable
         ctx.repairs["malformed_item"] += unparsable

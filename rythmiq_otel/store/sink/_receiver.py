@@ -6,7 +6,9 @@ as the OTLP/HTTP specification says:
 - 200 with the export response; ``partial_success`` counts the items rejected (bad timestamps, ids ...).
 - 400 undecodable body, 413 body over ``max_body_bytes``, 415 other content type or encoding.
 - 401 without ``Authorization: Bearer <RYTHMIQ_SINK_TOKEN>`` (unless started with ``--insecure-no-auth``).
-- 429 + Retry-After when ``max_queue`` requests already wait for one of ``max_inflight`` slots;
+- 429 + Retry-After when ``max_queue`` requests already wait for one of ``max_inflight`` slots (counted from
+  their first byte) or their bodies would pass ``max_buffered_bytes``; 408 for a body slower than
+  ``read_timeout_seconds``;
   503 + Retry-After when Postgres cannot take the write. Both are retryable, so the exporter retries and
   nothing is lost; a 200 is sent only after COMMIT.
 
@@ -43,6 +45,7 @@ from ._decode import (
     response_body,
 )
 from ._pipeline import process
+from ._probes import CachedProbe
 from ._settings import SinkSettings
 from ._stats import SinkStats
 from ._writer import Writer, WriterUnavailable
@@ -50,34 +53,78 @@ from ._writer import Writer, WriterUnavailable
 log = logging.getLogger("rythmiq_otel.sink")
 
 
-class _Gate:
-    """At most ``inflight`` requests work at once and at most ``queue`` wait; beyond that, 429."""
+class AtCapacity(Exception):
+    """The sink holds as many requests or bytes as it may; the client should retry later (429)."""
 
-    def __init__(self, inflight: int, queue: int, stats: SinkStats) -> None:
+
+class _Gate:
+    """Admission: a request counts from its first byte, not from when its body was read.
+
+    At most ``inflight + queue`` requests are admitted at once (reading their bodies or waiting for one of
+    ``inflight`` slots), and their bodies together hold at most ``max_bytes``: a declared Content-Length
+    is reserved before any of it is read, a streamed body chunk by chunk. Beyond either, 429 -- so a flood of
+    slow uploads cannot pile bodies up in memory before anything refuses them. Runs on the event loop only.
+    """
+
+    def __init__(self, inflight: int, queue: int, max_bytes: int, stats: SinkStats) -> None:
         self._inflight = inflight
-        self._queue = queue
+        self._admitted_limit = inflight + queue
+        self._max_bytes = max_bytes
         self._stats = stats
+        self._admitted = 0
         self._semaphore: asyncio.Semaphore | None = None
 
-    def admit(self) -> bool:
-        """Whether one more request may wait for a slot."""
-        return self._stats.queue_depth < self._queue or self._stats.inflight < self._inflight
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[_Admission]:
+        """Admit one request (or raise ``AtCapacity``); its bytes are released when it is answered."""
+        if self._admitted >= self._admitted_limit:
+            raise AtCapacity("sink is at capacity; retry later")
+        self._admitted += 1
+        self._stats.queue_depth += 1
+        admission = _Admission(self)
+        try:
+            yield admission
+        finally:
+            self._admitted -= 1
+            if not admission.working:
+                self._stats.queue_depth -= 1
+            self._stats.buffered_bytes -= admission.held
+
+    def reserve(self, admission: _Admission, size: int) -> None:
+        if size <= admission.held:
+            return
+        if self._stats.buffered_bytes + size - admission.held > self._max_bytes:
+            raise AtCapacity(f"sink holds {self._stats.buffered_bytes} request bytes (limit "
+                             f"{self._max_bytes}); retry later")
+        self._stats.buffered_bytes += size - admission.held
+        admission.held = size
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, admission: _Admission) -> AsyncIterator[None]:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._inflight)
-        self._stats.queue_depth += 1
-        try:
-            await self._semaphore.acquire()
-        finally:
-            self._stats.queue_depth -= 1
+        await self._semaphore.acquire()
+        self._stats.queue_depth -= 1
+        admission.working = True
         self._stats.inflight += 1
         try:
             yield
         finally:
             self._stats.inflight -= 1
             self._semaphore.release()
+
+
+class _Admission:
+    """One admitted request: the body bytes it holds and whether it has a working slot."""
+
+    def __init__(self, gate: _Gate) -> None:
+        self.gate = gate
+        self.held = 0
+        self.working = False
+
+    def reserve(self, size: int) -> None:
+        """Hold ``size`` body bytes in total (raises ``AtCapacity`` past the process' limit)."""
+        self.gate.reserve(self, size)
 
 
 class _Handlers:
@@ -91,15 +138,18 @@ class _Handlers:
         self.stats = stats
         self.readiness = readiness
         self.gauges = gauges
-        self.gate = _Gate(settings.max_inflight, settings.max_queue, stats)
+        self.gate = _Gate(settings.max_inflight, settings.max_queue, settings.max_buffered_bytes, stats)
         secured = settings.token and not settings.insecure_no_auth
-        self.expected = f"Bearer {settings.token}".encode() if secured else None
+        self.expected = settings.token.encode() if secured and settings.token else None
         self.retry_after = {"Retry-After": str(settings.retry_after_seconds)}
 
     def authorized(self, request: Request) -> bool:
+        """``Authorization: Bearer <token>``; the scheme is case-insensitive (RFC 7235 section 2.1)."""
         if self.expected is None:
             return True
-        return hmac.compare_digest(request.headers.get("authorization", "").encode(), self.expected)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(" ").encode(),
+                                                                  self.expected)
 
     def error(self, signal: str, status: int, message: str, fmt: Format | None,
               headers: dict[str, str] | None = None) -> Response:
@@ -126,15 +176,23 @@ class _Handlers:
             declared = request.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise TooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
-            if not self.gate.admit():
-                return self.error(signal, 429, "sink is at capacity; retry later", fmt, self.retry_after)
-            body = await _read(request, limit)
-            async with self.gate.slot():
-                outcome = await run_in_threadpool(
-                    process, signal, body, fmt=fmt,
-                    content_encoding=request.headers.get("content-encoding"),
-                    max_body_bytes=limit, scrubber=self.scrubber, writer=self.writer,
-                )
+            async with self.gate.admitted() as admission:
+                if declared and declared.isdigit():
+                    admission.reserve(int(declared))
+                async with asyncio.timeout(self.settings.read_timeout_seconds):
+                    body = await _read(request, limit, admission)
+                async with self.gate.slot(admission):
+                    outcome = await run_in_threadpool(
+                        process, signal, body, fmt=fmt,
+                        content_encoding=request.headers.get("content-encoding"),
+                        max_body_bytes=limit, max_items=self.settings.max_items, scrubber=self.scrubber,
+                        writer=self.writer,
+                    )
+        except AtCapacity as err:
+            return self.error(signal, 429, str(err), fmt, self.retry_after)
+        except TimeoutError:
+            return self.error(signal, 408, f"request body did not arrive within "
+                              f"{self.settings.read_timeout_seconds:g} s", fmt, {"Connection": "close"})
         except UnsupportedMediaType as err:
             return self.error(signal, 415, str(err), fmt)
         except TooLarge as err:
@@ -158,7 +216,11 @@ class _Handlers:
         return PlainTextResponse("ok\n")
 
     async def readyz(self, _: Request) -> Response:
-        reason = await run_in_threadpool(self.readiness)
+        probe = self.readiness
+        if isinstance(probe, CachedProbe) and probe.fresh():
+            reason = probe.value
+        else:
+            reason = await run_in_threadpool(probe)
         if reason is None:
             return PlainTextResponse("ready\n")
         return PlainTextResponse(f"not ready: {reason}\n", 503, headers=self.retry_after)
@@ -204,16 +266,20 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # Starlette answers "/v1/logs/" with a 307 to a Location built from the Host header, before any route
+    # (so before authentication) runs: an open redirect for anyone who can reach the port. Not found instead.
+    app.router.redirect_slashes = False
     app.state.stats = handlers.stats
     return app
 
 
-async def _read(request: Request, limit: int) -> bytes:
+async def _read(request: Request, limit: int, admission: _Admission) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise TooLarge(f"request body is over the limit of {limit} bytes")
+        admission.reserve(size)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -17,8 +17,9 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
+from ._http_guard import GuardedHttpToolsProtocol
 from ._pii_layer import PiiLayer
-from ._probes import MaintenanceThread, business_gauges, readiness
+from ._probes import CachedProbe, MaintenanceThread, business_gauges, readiness
 from ._receiver import create_app
 from ._settings import HANDOFF_VARIABLE, SinkSettings, from_handoff, to_handoff
 from ._writer import CopyWriter
@@ -46,7 +47,7 @@ def build_app(settings: SinkSettings) -> Starlette:
         settings,
         writer=writer,
         scrubber=PiiLayer.for_extra(settings.pii_extra_mode, settings.pii_extra_keys),
-        readiness=functools.partial(readiness, settings.database_url),
+        readiness=CachedProbe(functools.partial(readiness, settings.database_url)),
         gauges=functools.partial(business_gauges, settings.database_url),
         on_startup=startup,
         on_shutdown=shutdown,
@@ -79,7 +80,8 @@ def run(settings: SinkSettings, *, announce: Callable[[str], None] | None = None
     host, port = sock.getsockname()[:2]
     message = f"rythmiq-otel sink listening on http://{host}:{port} (POST /v1/logs, /v1/traces, /v1/metrics)"
     (announce or (lambda line: print(line, file=sys.stderr, flush=True)))(message)
-    common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 10}
+    common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 10,
+              "http": GuardedHttpToolsProtocol}
     if settings.workers == 1:
         config = uvicorn.Config(build_app(settings), **common)
         uvicorn.Server(config).run(sockets=[sock])

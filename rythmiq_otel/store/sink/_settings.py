@@ -27,6 +27,14 @@ ENV_MAX_BODY = "RYTHMIQ_SINK_MAX_BODY_BYTES"
 ENV_MAX_INFLIGHT = "RYTHMIQ_SINK_MAX_INFLIGHT"
 #: Requests allowed to wait for a slot; one more is answered 429 + Retry-After. Default 64.
 ENV_MAX_QUEUE = "RYTHMIQ_SINK_MAX_QUEUE"
+#: Request bytes held in memory at once per process, counted from each request's first byte until it is
+#: answered. Default 64 MiB (four bodies of the largest size); a request that would pass it is 429.
+ENV_MAX_BUFFERED = "RYTHMIQ_SINK_MAX_BUFFERED_BYTES"
+#: Log records, spans or metric data points one request may carry. Default 16384 (the collector config
+#: sends at most 4096); more is 413, so one small body cannot expand into gigabytes of rows.
+ENV_MAX_ITEMS = "RYTHMIQ_SINK_MAX_ITEMS"
+#: Seconds a client has to send a request body once its headers arrived; slower is 408. Default 60.
+ENV_READ_TIMEOUT = "RYTHMIQ_SINK_READ_TIMEOUT_SECONDS"
 #: Seconds suggested to clients in Retry-After on 429/503. Default 2.
 ENV_RETRY_AFTER = "RYTHMIQ_SINK_RETRY_AFTER_SECONDS"
 #: Decoding processes (uvicorn workers). Default 1; 2 on a 2-core machine roughly doubles decode capacity.
@@ -56,6 +64,9 @@ class SinkSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_inflight: int = 4
     max_queue: int = 64
+    max_buffered_bytes: int = 64 * 1024 * 1024
+    max_items: int = 16_384
+    read_timeout_seconds: float = 60.0
     retry_after_seconds: int = 2
     workers: int = 1
     maintenance_interval_seconds: float = 300.0
@@ -71,12 +82,18 @@ class SinkSettings:
             )
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"{ENV_PORT}={self.port!r} is not a TCP port (expected 0-65535)")
-        for least, names in ((1, ("max_body_bytes", "max_inflight", "workers", "retry_after_seconds")),
+        for least, names in ((1, ("max_body_bytes", "max_inflight", "workers", "retry_after_seconds",
+                                  "max_items", "read_timeout_seconds")),
                              (0, ("max_queue", "maintenance_interval_seconds", "pool_size"))):
             for name in names:
                 value = getattr(self, name)
                 if value < least:
                     raise SettingsError(f"{_ENV[name][0]}={value!r} must be at least {least}")
+        if self.max_buffered_bytes < self.max_body_bytes:
+            raise SettingsError(
+                f"{ENV_MAX_BUFFERED}={self.max_buffered_bytes!r} must be at least {ENV_MAX_BODY} "
+                f"({self.max_body_bytes}), or a body of the largest size could never be admitted"
+            )
 
     @property
     def effective_pool_size(self) -> int:
@@ -91,6 +108,9 @@ _ENV: dict[str, tuple[str, type]] = {
     "max_body_bytes": (ENV_MAX_BODY, int),
     "max_inflight": (ENV_MAX_INFLIGHT, int),
     "max_queue": (ENV_MAX_QUEUE, int),
+    "max_buffered_bytes": (ENV_MAX_BUFFERED, int),
+    "max_items": (ENV_MAX_ITEMS, int),
+    "read_timeout_seconds": (ENV_READ_TIMEOUT, float),
     "retry_after_seconds": (ENV_RETRY_AFTER, int),
     "workers": (ENV_WORKERS, int),
     "maintenance_interval_seconds": (ENV_MAINTENANCE_INTERVAL, float),

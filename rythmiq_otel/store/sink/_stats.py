@@ -53,6 +53,7 @@ class SinkStats:
         self.write_seconds = _Histogram(LATENCY_BUCKETS)
         self.queue_depth = 0
         self.inflight = 0
+        self.buffered_bytes = 0
 
     def record(self, outcome: Outcome) -> None:
         """Count one request that reached the writer."""
@@ -91,7 +92,8 @@ class SinkStats:
             out.append("# TYPE rythmiq_sink_write_seconds histogram")
             out.extend(self.write_seconds.lines("rythmiq_sink_write_seconds"))
             all_gauges = {"rythmiq_sink_queue_depth": float(self.queue_depth),
-                          "rythmiq_sink_inflight_requests": float(self.inflight), **(gauges or {})}
+                          "rythmiq_sink_inflight_requests": float(self.inflight),
+                          "rythmiq_sink_buffered_bytes": float(self.buffered_bytes), **(gauges or {})}
         for name, value in all_gauges.items():
             out.append(f"# TYPE {name} gauge")
             out.append(f"{name} {value}")

@@ -53,6 +53,14 @@ def settings(**overrides: object) -> SinkSettings:
 @contextmanager
 def sink_process(database_url: str, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``rythmiq-otel sink`` as a real process on an ephemeral port; yields its base URL."""
+    with sink_popen(database_url, *extra, env=env) as (url, _):
+        yield url
+
+
+@contextmanager
+def sink_popen(database_url: str, *extra: str, env: dict[str, str] | None = None,
+               ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``sink_process`` that also yields the process (its pid, for memory and CPU readings)."""
     environment = {**os.environ, "DATABASE_URL": database_url, "RYTHMIQ_SINK_TOKEN": TOKEN, **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rythmiq_otel", "sink", "--port", "0", "--maintenance-interval", "0", *extra],
@@ -66,7 +74,7 @@ def sink_process(database_url: str, *extra: str, env: dict[str, str] | None = No
         threading.Thread(target=proc.stderr.read, daemon=True).start()
         url = match.group(0)
         wait_until(lambda: _healthy(url), what="sink /healthz")
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 
 import pytest
 
@@ -137,3 +138,15 @@ def test_invalid_utf8_in_protobuf_strings_is_replaced_and_counted_not_a_400(sign
     }[signal](decoded)
     assert failed == 0 and name == "caf\ufffd\ufffd"
     assert repairs["invalid_utf8"] == (2 if signal == "logs" else 1)
+
+
+def test_every_gzip_member_is_inflated_and_trailing_garbage_is_a_bad_request() -> None:
+    assert inflate(gzip.compress(b"abc") + gzip.compress(b"def"), "gzip", 10) == b"abcdef"
+    with pytest.raises(TooLarge):
+        inflate(gzip.compress(b"abc") + gzip.compress(b"x" * 20), "gzip", 10)
+    with pytest.raises(BadRequest, match="5 bytes of trailing data after the gzip body"):
+        inflate(gzip.compress(b"abc") + b"junk!", "gzip", 10)
+    with pytest.raises(BadRequest, match="trailing data after the deflate body"):
+        inflate(zlib.compress(b"abc") + zlib.compress(b"def"), "deflate", 10)
+    with pytest.raises(BadRequest, match="truncated"):
+        inflate(gzip.compress(b"abc") + gzip.compress(b"def")[:-4], "gzip", 10)

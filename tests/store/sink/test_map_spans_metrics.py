@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from rythmiq_otel.store.sink._context import MapContext
 from rythmiq_otel.store.sink._map_metrics import metric_point_rows
 from rythmiq_otel.store.sink._map_spans import span_rows
@@ -138,3 +140,49 @@ def test_counts_beyond_bigint_and_overflowing_exponential_scales_are_rejected() 
     assert list(metric_point_rows(otlp.metrics_request([huge, wild]), ctx)) == []
     assert ctx.rejected["metrics"] == 2
     assert ctx.repairs["count_out_of_range"] == 1 and ctx.repairs["exponential_scale_out_of_range"] == 1
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"explicit_bounds": [1.0, float("nan")]}, "histogram_invalid_bounds"),
+    ({"explicit_bounds": [1.0, float("inf")]}, "histogram_invalid_bounds"),
+    ({"explicit_bounds": [2.0, 1.0]}, "histogram_invalid_bounds"),
+    ({"explicit_bounds": [1.0, 1.0]}, "histogram_invalid_bounds"),
+    ({"explicit_bounds": [1.0, 1e101]}, "histogram_invalid_bounds"),
+    ({"sum": float("nan")}, "non_finite_value"),
+    ({"min": float("-inf")}, "non_finite_value"),
+    ({"max": 1e300}, "value_out_of_range"),
+    ({"count": 7}, "histogram_count_mismatch"),
+    ({"bucket_counts": [1] * 1025, "explicit_bounds": [float(b) for b in range(1024)], "count": 1025},
+     "too_many_buckets"),
+])
+def test_histograms_are_validated_like_other_points(change: dict[str, object], reason: str) -> None:
+    now = time.time_ns()
+    good = otlp.histogram_metric("h", start_ns=now - 1, time_ns=now, bounds=[1.0, 2.0], counts=[1, 2, 3],
+                                 total=6.0)
+    bad = otlp.histogram_metric("h", start_ns=now - 2, time_ns=now, bounds=[1.0, 2.0], counts=[1, 2, 3],
+                                total=6.0)
+    point = bad.histogram.data_points[0]
+    for field, value in change.items():
+        if isinstance(value, list):
+            getattr(point, field)[:] = value
+        else:
+            setattr(point, field, value)
+    ctx = _ctx()
+    rows = list(metric_point_rows(otlp.metrics_request([good, bad]), ctx))
+    assert len(rows) == 1 and rows[0].bucket_bounds == [1.0, 2.0]
+    assert ctx.rejected["metrics"] == 1 and ctx.repairs[reason] == 1, ctx.repairs
+
+
+def test_exponential_and_summary_points_are_validated_too() -> None:
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+
+    now = time.time_ns()
+    exp = Metric(name="exp")
+    exp.exponential_histogram.aggregation_temporality = 1
+    point = exp.exponential_histogram.data_points.add(time_unix_nano=now, count=9, scale=0, zero_count=1)
+    point.positive.bucket_counts.extend([1, 1])  # adds up to 3, not 9
+    summary = Metric(name="s")
+    summary.summary.data_points.add(time_unix_nano=now, count=1, sum=float("nan"))
+    ctx = _ctx()
+    assert list(metric_point_rows(otlp.metrics_request([exp, summary]), ctx)) == []
+    assert ctx.repairs["histogram_count_mismatch"] == 1 and ctx.repairs["non_finite_value"] == 1
