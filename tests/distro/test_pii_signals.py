@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
-from rythmiq_otel.distro._pii_signals import (
+from rythmiq_otel.distro._pii import (
     ScrubbingLogRecordProcessor,
     ScrubbingMetricExporter,
     scrub_resource,

@@ -18,7 +18,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.trace import SpanContext
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._pii_signals import ScrubbingLogRecordProcessor
+from rythmiq_otel.distro._pii import ScrubbingLogRecordProcessor
 from rythmiq_otel.distro.logs._backpressure import GATE
 
 __all__ = ["OtelLogBridge", "attributes_of"]

@@ -24,10 +24,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._pii import ScrubbingSpanExporter
-from rythmiq_otel.distro._pii_signals import (
+from rythmiq_otel.distro._pii import (
     ScrubbingLogRecordProcessor,
     ScrubbingMetricExporter,
+    ScrubbingSpanExporter,
     scrub_resource,
 )
 from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
