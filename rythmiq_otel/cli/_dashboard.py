@@ -58,9 +58,15 @@ def beside_sink(say: Callable[[str], None]) -> Callable[[str], Callable[[], None
         from rythmiq_otel.store import StoreError
 
         try:
-            server = DashboardThread(load_dashboard_settings(), database_url)
-        except (OSError, StoreError) as err:
+            settings = load_dashboard_settings()
+        except (StoreError, OSError) as err:  # a bad variable, or a data directory it cannot write
             say(f"dashboard: not started: {err}")
+            return lambda: None
+        try:
+            server = DashboardThread(settings, database_url)
+        except OSError as err:
+            say(f"dashboard: not started: cannot listen on {settings.host}:{settings.port} ({err.strerror});"
+                " set RYTHMIQ_DASHBOARD_PORT")
             return lambda: None
         for line in server.start():
             say(line)
