@@ -48,25 +48,44 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 def beside_sink(say: Callable[[str], None]) -> Callable[[str], Callable[[], None]]:
-    """What ``up`` starts next to the sink, given the database URL: the dashboard server on a thread
-    (the alerts evaluator belongs here too). Returns how to stop it. A dashboard that cannot start (port
-    in use, bad setting) is reported in one line and does not take the store down with it."""
+    """What ``up`` starts next to the sink, given the database URL: the alert loop and the dashboard
+    server, each on a thread. Returns how to stop them. One that cannot start (port in use, bad setting)
+    is reported in one line and does not take the store down with it."""
 
     def start(database_url: str) -> Callable[[], None]:
-        from rythmiq_otel.console.dashboards._server import DashboardThread
-        from rythmiq_otel.console.dashboards._settings import load_dashboard_settings
-        from rythmiq_otel.store import StoreError
+        from ._alerts import start_beside_sink as start_alerts
 
-        try:
-            server = DashboardThread(load_dashboard_settings(), database_url)
-        except (OSError, StoreError) as err:
-            say(f"dashboard: not started: {err}")
-            return lambda: None
-        for line in server.start():
-            say(line)
-        return server.stop
+        stop_alerts = start_alerts(database_url, say)
+        stop_dashboard = _start_dashboard(database_url, say)
+
+        def stop() -> None:
+            stop_alerts()
+            stop_dashboard()
+
+        return stop
 
     return start
+
+
+def _start_dashboard(database_url: str, say: Callable[[str], None]) -> Callable[[], None]:
+    from rythmiq_otel.console.dashboards._server import DashboardThread
+    from rythmiq_otel.console.dashboards._settings import load_dashboard_settings
+    from rythmiq_otel.store import StoreError
+
+    try:
+        settings = load_dashboard_settings()
+    except (StoreError, OSError) as err:  # a bad variable, or a data directory it cannot write
+        say(f"dashboard: not started: {err}")
+        return lambda: None
+    try:
+        server = DashboardThread(settings, database_url)
+    except OSError as err:
+        say(f"dashboard: not started: cannot listen on {settings.host}:{settings.port} ({err.strerror});"
+            " set RYTHMIQ_DASHBOARD_PORT")
+        return lambda: None
+    for line in server.start():
+        say(line)
+    return server.stop
 
 
 def _grafana(args: argparse.Namespace) -> int:

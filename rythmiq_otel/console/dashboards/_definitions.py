@@ -56,9 +56,12 @@ FROM slots s LEFT JOIN counted c ON c.time = s.time
 ORDER BY s.time"""
 
 
+# A cpu_metrics row is written when the worker finishes a job, so "completed" is "has a row and did not
+# fail"; the anti-join reads only the (few) failed jobs instead of joining every job of the range.
 _COMPLETED_WALL = f"""
-FROM cpu_metrics m JOIN job_runs j ON j.job_id = m.job_id AND j.status = 'completed'
-WHERE {_in_range("m.created_at")} AND m.total_wall_seconds IS NOT NULL"""
+FROM cpu_metrics m
+WHERE {_in_range("m.created_at")} AND m.total_wall_seconds IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM job_runs j WHERE j.job_id = m.job_id AND j.status = 'failed')"""
 
 _API_HOURLY = (
     f"metric_hourly_fresh(ARRAY['{vocab.METRIC_API_REQUESTS}', '{vocab.METRIC_API_LATENCY}'],"
@@ -370,20 +373,23 @@ FROM t, LATERAL (VALUES ('overall', t.total_hours, t.jobs),
 
 
 def _distribution(column: str) -> str:
-    """Counts of ``column`` on the §3.2 buckets (upper bound inclusive, as a histogram's ``le``)."""
-    bounds = ", ".join(str(b) for b in vocab.SCORE_BUCKETS)
+    """Counts of ``column`` on the §3.2 buckets (upper bound inclusive, as a histogram's ``le``), in one
+    pass over the rows (a CASE picks each row's bucket), with the median."""
+    bounds = vocab.SCORE_BUCKETS
+    pick = " ".join(f"WHEN {column} <= {le} THEN {i}" for i, le in enumerate(bounds, 1))
+    labels = ", ".join(
+        f"({i}, '{'≤ ' + str(le) if i == 1 else f'{bounds[i - 2]}-{le}'}')" for i, le in enumerate(bounds, 1)
+    )
     return f"""
-WITH bounds AS (
-    SELECT le, lag(le) OVER (ORDER BY le) AS above
-    FROM unnest(ARRAY[{bounds}]::float8[]) AS b(le)
+WITH scores AS (
+    SELECT {column} AS v, CASE {pick} END AS i
+    FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL
 ),
-scores AS (SELECT {column} AS v FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL),
+counted AS (SELECT i, count(*) AS jobs FROM scores GROUP BY i),
 median AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median FROM scores)
-SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || '-' || b.le END AS bucket,
-       count(s.v) AS jobs, (SELECT median FROM median) AS median
-FROM bounds b LEFT JOIN scores s ON s.v <= b.le AND (b.above IS NULL OR s.v > b.above)
-GROUP BY b.le, b.above
-ORDER BY b.le"""
+SELECT b.bucket, coalesce(c.jobs, 0) AS jobs, (SELECT median FROM median) AS median
+FROM (VALUES {labels}) AS b(i, bucket) LEFT JOIN counted c ON c.i = b.i
+ORDER BY b.i"""
 
 
 PRODUCT = Dashboard(
