@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from rythmiq_otel import vocab
+from rythmiq_otel import pii, vocab
 
 __all__ = ["BatchSettings", "ExportSettings", "Settings", "current", "load_settings", "set_current"]
 
@@ -213,6 +213,8 @@ class Settings:
     span_batch: BatchSettings
     log_batch: BatchSettings
     shutdown_timeout_s: float
+    pii_extra_mode: str = "blocklist"  # pii.ENV_EXTRA_MODE
+    pii_extra_keys: tuple[str, ...] = ()  # pii.ENV_EXTRA_KEYS
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -455,6 +457,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "span_batch": _batch(reader, "OTEL_BSP", 5000),
         "log_batch": _batch(reader, "OTEL_BLRP", 1000),
         "shutdown_timeout_s": reader.positive_int(RYTHMIQ_SHUTDOWN_TIMEOUT, 5000) / 1000,
+        # Declared in rythmiq_otel.pii, which the sink reads too.
+        "pii_extra_mode": reader.choice(pii.ENV_EXTRA_MODE, pii.EXTRA_MODES, pii.EXTRA_MODES[0]),
+        "pii_extra_keys": tuple(
+            key.strip() for key in (reader.raw(pii.ENV_EXTRA_KEYS) or "").split(",") if key.strip()
+        ),
     }
     unknown = set(overrides) - set(values)
     if unknown:

@@ -46,7 +46,7 @@ def build_app(settings: SinkSettings) -> Starlette:
     return create_app(
         settings,
         writer=writer,
-        scrubber=PiiLayer(),
+        scrubber=PiiLayer.for_extra(settings.pii_extra_mode, settings.pii_extra_keys),
         readiness=CachedProbe(functools.partial(readiness, settings.database_url)),
         gauges=functools.partial(business_gauges, settings.database_url),
         on_startup=startup,
