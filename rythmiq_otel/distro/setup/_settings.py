@@ -41,7 +41,16 @@ Default ``INFO``, so DEBUG is off unless asked for (§6.1). The §6.4 always-log
 """
 
 ENABLE_METRICS_PERSISTENCE = "ENABLE_METRICS_PERSISTENCE"
-"""Spec Appendix B: ``true``/``false``; ``false`` stops exporting metrics (dev). Default ``true``."""
+"""Spec Appendix B ("disable metrics writes in dev"): ``true``/``false``. ``false`` turns off both ways this
+service's metrics reach the store: OTLP metric export (``metric_points``, runtime metrics included) and the
+worker's ``job.metrics_summary`` event (``cpu_metrics``). Logs, spans and the job's lifecycle events
+(``job_runs``, ``error_events``) are unaffected. Default ``true``."""
+
+RYTHMIQ_RUNTIME_METRICS = "RYTHMIQ_RUNTIME_METRICS"
+"""``true``/``false``: process CPU, memory, threads and GC through the upstream system-metrics
+instrumentation, OpenTelemetry names (``process.cpu.time``, ``process.memory.usage``,
+``cpython.gc.collections``, ...). Default ``true`` for the worker (the CPU-budgeted service), ``false`` for
+api and webhook."""
 
 RYTHMIQ_PII_GUARD = "RYTHMIQ_PII_GUARD"
 """``on``/``off`` (also ``true``/``false``, ``1``/``0``): the in-process PII guard (§1.4). Default ``on``.
@@ -199,6 +208,7 @@ class Settings:
     log_level: int
     pii_guard: bool
     metrics_persistence: bool
+    runtime_metrics: bool
     traces: ExportSettings
     metrics: ExportSettings
     logs: ExportSettings
@@ -439,6 +449,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "log_level": log_level,
         "pii_guard": reader.flag(RYTHMIQ_PII_GUARD, True),
         "metrics_persistence": reader.flag(ENABLE_METRICS_PERSISTENCE, True),
+        "runtime_metrics": reader.flag(RYTHMIQ_RUNTIME_METRICS, service == "worker"),
         "traces": _signal(reader, generic, "traces"),
         "metrics": _signal(reader, generic, "metrics"),
         "logs": _signal(reader, generic, "logs"),
