@@ -2,6 +2,8 @@
 # Both set up .venv themselves on a fresh machine; nothing else needs to be installed but Python 3.11+
 # (and Go, to build the collector sidecar; without it the collector tests skip and say so).
 VENV ?= .venv
+# Days of past telemetry `make run` sends first, so the dashboards open on trends (0: none).
+BACKFILL_DAYS ?= 7
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
@@ -24,4 +26,4 @@ test: setup collector lint
 	$(BIN)/pytest
 
 run: setup
-	$(BIN)/python -m examples.demo
+	$(BIN)/python -m examples.demo --backfill-days $(BACKFILL_DAYS)

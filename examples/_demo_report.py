@@ -90,11 +90,13 @@ def _number(value: Any, unit: str, digits: str = ".2f") -> str:
 
 
 def _hours(value: Any) -> str:
-    """CPU hours, in seconds while under a minute's worth: a demo's month is a few CPU seconds."""
+    """CPU hours, always in hours (the budget's unit), with more decimals while under 0.01 h: a demo
+    without history uses a few CPU seconds a month, and the line must read the same from one summary to
+    the next."""
     if value is None:
         return "n/a"
     hours = float(value)
-    return f"{hours * 3600:.1f} s" if abs(hours) < 1 / 60 else f"{hours:.2f} h"
+    return f"{hours:.2f} h" if abs(hours) >= 0.01 else f"{hours:.5f} h"
 
 
 def summary(database_url: str, *, submitted: int) -> list[str]:
@@ -119,7 +121,8 @@ def summary(database_url: str, *, submitted: int) -> list[str]:
     ]
     for index, (created_at, code, job_id, path) in enumerate(errors):
         label = "recent errors" if index == 0 else ""
-        lines.append(f"   {label:<15}{created_at.astimezone():%H:%M:%S}  {code:<18} {job_id}  {path or '-'}")
+        where = f"{path} path" if path else "before the path was chosen"
+        lines.append(f"   {label:<15}{created_at.astimezone():%H:%M:%S}  {code:<18} job {job_id}  {where}")
     if latest is not None:
         lines.append(f"   trace a job    {trace_command(str(latest))}")
     return lines

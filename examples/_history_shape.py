@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 from examples._pipeline import FAILING_STAGE, FAST_PATH_QUALITY
+from rythmiq_otel import vocab
 
 Knots = tuple[tuple[float, float], ...]
 
@@ -117,3 +122,87 @@ def lognormal_factor(u1: float, u2: float, spread: float = CPU_SPREAD) -> float:
     normal = math.sqrt(-2 * math.log(1 - u1)) * math.cos(2 * math.pi * u2)
     return math.exp(spread * normal - spread * spread / 2)
 
+
+
+@dataclass(frozen=True)
+class DrawnJob:
+    """One job of the history, every value drawn (times are Unix seconds)."""
+
+    created_at: float
+    started_at: float
+    completed_at: float
+    execution_temperature: str
+    processing_path: str | None
+    quality_score: float | None
+    ocr_confidence: float | None
+    error_code: str | None
+    error_stage: str | None
+    page_count: int
+    stage_cpu_seconds: dict[str, float]
+    wall_seconds: float
+    input_file_size_bytes: int
+
+    @property
+    def total_cpu_seconds(self) -> float:
+        return sum(self.stage_cpu_seconds.values())
+
+    @property
+    def stages_run(self) -> tuple[str, ...]:
+        """The stages the job entered (up to and including the failing one)."""
+        if self.error_stage is None:
+            return vocab.WORKER_STAGES
+        return vocab.WORKER_STAGES[: vocab.WORKER_STAGES.index(self.error_stage) + 1]
+
+
+def hourly_counts(start: float, end: float, jobs_per_day: float, rng: random.Random) -> Iterator[
+        tuple[float, int, bool]]:
+    """(hour start, jobs created in it, incident hour) for every UTC hour from ``start`` to ``end``."""
+    hour = start - start % 3600
+    while hour < end:
+        stamp = datetime.fromtimestamp(hour, UTC)
+        expected = jobs_per_day * HOURLY_SHARE[stamp.hour] * WEEKDAY_FACTOR[stamp.weekday()]
+        yield hour, math.floor(expected + rng.random()), incident_hour(int(hour // 3600))
+        hour += 3600
+
+
+def draw_job(rng: random.Random, created_at: float, *, incident: bool) -> DrawnJob:
+    """Draw one job created at ``created_at`` (the Python twin of ``tests.seed_store``'s SQL draws)."""
+    u_quality = rng.random()
+    quality = round(interpolate(QUALITY_KNOTS, u_quality), 3)
+    ocr = round(interpolate(OCR_KNOTS, correlated_uniform(u_quality, rng.random())), 3)
+    temperature = "cold" if rng.random() < COLD_SHARE else "warm"
+    failed = rng.random() < ERROR_RATE * (INCIDENT_FACTOR if incident else 1)
+    code = error_code_for(rng.random()) if failed else None
+    stage = ERROR_STAGE[code] if code else None
+    stage_index = vocab.WORKER_STAGES.index(stage) if stage else len(vocab.WORKER_STAGES)
+    path_known = stage_index > vocab.WORKER_STAGES.index("quality")
+    path = ("fast" if quality >= FAST_PATH_QUALITY else "standard") if path_known else None
+    pages = 1 + math.floor(-math.log(1 - rng.random()) * MEAN_EXTRA_PAGES)
+    spread = lognormal_factor(rng.random(), rng.random())
+    scale = BASE_CPU_SECONDS[path or "standard"] * math.sqrt(pages) * spread
+    shares = {name: 0.0 if path == "fast" and name == "enhancement" else share
+              for name, share in STAGE_CPU_SHARE.items()}
+    norm = sum(shares.values())
+    cpu = {}
+    for index, name in enumerate(vocab.WORKER_STAGES):
+        if index > stage_index:
+            cpu[name] = 0.0
+            continue
+        seconds = scale * shares[name] / norm * (0.5 if index == stage_index else 1)
+        if index == 0 and temperature == "cold":
+            seconds += COLD_EXTRA_CPU_SECONDS
+        cpu[name] = seconds
+    wall = (WALL_BASE_SECONDS + WALL_PER_PAGE_SECONDS * pages
+            + WALL_PER_CPU_SECOND * sum(cpu.values()) * (0.7 + 0.6 * rng.random())
+            + (COLD_EXTRA_WALL_SECONDS if temperature == "cold" else 0))
+    if failed:
+        wall *= (stage_index + 1) / len(vocab.WORKER_STAGES)
+    started = created_at + QUEUE_SECONDS * -math.log(1 - rng.random())
+    return DrawnJob(
+        created_at=created_at, started_at=started, completed_at=started + wall,
+        execution_temperature=temperature, processing_path=path,
+        quality_score=quality if path_known else None,
+        ocr_confidence=ocr if stage_index > vocab.WORKER_STAGES.index("ocr") else None,
+        error_code=code, error_stage=stage, page_count=pages, stage_cpu_seconds=cpu, wall_seconds=wall,
+        input_file_size_bytes=int(20000 + 180000 * pages * (0.5 + rng.random())),
+    )

@@ -1,6 +1,6 @@
 """``make run``: the whole product on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
-    python -m examples.demo [--jobs N] [--no-collector]
+    python -m examples.demo [--jobs N] [--no-collector] [--backfill-days D [--backfill-jobs-per-day N]]
 
 1. the store: ``rythmiq-otel up`` (embedded PostgreSQL unless ``DATABASE_URL``, migrations, the sink), with
    a bearer token made for this run unless ``RYTHMIQ_SINK_TOKEN`` is set;
@@ -40,7 +40,7 @@ from typing import NoReturn
 import httpx
 import psycopg
 
-from examples import _demo_report, _demo_traffic
+from examples import _backfill, _demo_report, _demo_traffic
 from examples._demo_processes import Child, DemoError, check_ports
 from examples.run import API_TOKEN
 from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
@@ -48,6 +48,9 @@ from rythmiq_otel.store import StoreError, load_settings, resolve_database_url
 JOB_INTERVAL_SECONDS = 1.0
 SUMMARY_INTERVAL_SECONDS = 15.0
 LANDING_TIMEOUT_SECONDS = 60.0
+COLLECTOR_PROGRESS_SECONDS = 15.0
+BACKFILL_JOBS_PER_DAY = 1000
+MAX_BACKFILL_DAYS = 90  # the raw tables' longest retention (§4.5): older history would be dropped at once
 MAX_REFUSED_IN_A_ROW = 10
 _STORE_READY = "rythmiq-otel sink listening on "
 _COLLECTOR_READY = "Everything is ready"
@@ -59,36 +62,58 @@ def _rythmiq_otel(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "rythmiq_otel", *arguments]
 
 
-def _collector_available() -> bool:
-    """Build the collector when Go is there (seconds once cached); say in one line when there is none."""
-    if os.environ.get("RYTHMIQ_COLLECTOR_BIN"):
-        print(f"collector  {os.environ['RYTHMIQ_COLLECTOR_BIN']} (RYTHMIQ_COLLECTOR_BIN)", flush=True)
-        return True
-    build = subprocess.Popen(_rythmiq_otel("collector", "build", "--if-go-available"), text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+class _CollectorBuild:
+    """The collector sidecar's build (``collector build --if-go-available``), run in the background while
+    the store starts and the history is sent: seconds once cached, minutes the first time (Go)."""
+
+    def __init__(self) -> None:
+        self.binary = os.environ.get("RYTHMIQ_COLLECTOR_BIN")
+        self.process: subprocess.Popen[str] | None = None
+        if self.binary:
+            print(f"collector  {self.binary} (RYTHMIQ_COLLECTOR_BIN)", flush=True)
+            return
+        self.process = subprocess.Popen(_rythmiq_otel("collector", "build", "--if-go-available"), text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.began = time.monotonic()
+
+    def available(self) -> bool:
+        """Wait for the build, saying every ``COLLECTOR_PROGRESS_SECONDS`` that it is still going; whether a
+        collector binary can be run (one line either way)."""
+        if self.process is None:
+            return True
         try:
-            output, _ = build.communicate(timeout=3)
-        except subprocess.TimeoutExpired:
-            print("collector  building the sidecar (Go; about 2 minutes the first time) ...", flush=True)
-            output, _ = build.communicate()
-    finally:
-        if build.poll() is None:  # interrupted: do not leave the build running
-            build.kill()
-            build.wait()
-    lines = output.strip().splitlines()
-    binary = lines[-1].split(" ")[0] if lines else ""
-    if build.returncode == 0 and binary and Path(binary).is_file():
-        print(f"collector  {binary}", flush=True)
-        return True
-    reason = "Go is not installed" if build.returncode == 0 else (lines[-1] if lines else "build failed")
-    print(f"collector  none ({reason}); the services export straight to the sink (same rows)", flush=True)
-    return False
+            output = self._wait(self.process)
+        finally:
+            if self.process.poll() is None:  # interrupted: do not leave the build running
+                self.process.kill()
+                self.process.wait()
+        lines = output.strip().splitlines()
+        binary = lines[-1].split(" ")[0] if lines else ""
+        if self.process.returncode == 0 and binary and Path(binary).is_file():
+            print(f"collector  {binary}", flush=True)
+            return True
+        failed = lines[-1] if lines else "build failed"
+        reason = "Go is not installed" if self.process.returncode == 0 else failed
+        print(f"collector  none ({reason}); the services export straight to the sink (same rows)", flush=True)
+        return False
+
+    def _wait(self, process: subprocess.Popen[str]) -> str:
+        while True:
+            try:
+                output, _ = process.communicate(timeout=COLLECTOR_PROGRESS_SECONDS)
+                return output
+            except subprocess.TimeoutExpired:
+                print(f"collector  still building the sidecar with Go ({time.monotonic() - self.began:.0f} "
+                      f"s; 2 to 5 minutes the first time, seconds once cached) ...", flush=True)
 
 
 def _db(action: str, env: dict[str, str]) -> int:
     """``rythmiq-otel db <action>``, quietly: its exit status (``status``: 0 running, 3 stopped)."""
     return subprocess.run(_rythmiq_otel("db", action), check=False, env=env, capture_output=True).returncode
+
+
+def _say_history(line: str) -> None:
+    print(f"history    {line}", flush=True)
 
 
 class _Demo:
@@ -118,7 +143,7 @@ class _Demo:
         store = self.start("store", _rythmiq_otel("up"))
 
         def relay(line: str) -> None:
-            if line.startswith(("postgres:", "migrations:")):
+            if line.startswith(("postgres:", "migrations:", "dashboard:")):
                 print(f"store      {line}", flush=True)
 
         ready = store.wait_for(lambda line: line.startswith(_STORE_READY), timeout=180, on_line=relay)
@@ -159,6 +184,25 @@ class _Demo:
         print(f"logs       {self.run_dir} (the services' JSON lines, the store's and collector's logs)",
               flush=True)
         return urls["api"]
+
+    def backfill(self, sink_url: str, token: str, database_url: str, days: float, per_day: int) -> None:
+        """Send ``days`` of history through the sink before the live system starts (``examples._backfill``);
+        only the days before the store's earliest job, so a second run does not double the history."""
+        try:
+            end = _backfill.history_end(database_url, days)
+            if end is None:
+                print(f"history    already in the store (jobs from {days:g} days ago or more); "
+                      "not sent again", flush=True)
+                return
+            print(f"history    sending {days:g} days of telemetry at about {per_day:,} jobs a day through "
+                  f"the sink ...", flush=True)
+            result = _backfill.backfill(sink_url, token, database_url, days=days, jobs_per_day=per_day,
+                                        end=end, progress=_say_history)
+        except (_backfill.BackfillError, psycopg.Error) as err:
+            raise DemoError(f"the history backfill failed: {str(err).strip().splitlines()[0]}") from None
+        print(f"history    {result.jobs:,} jobs ({result.log_records:,} log records, {result.spans:,} "
+              f"spans, {result.metric_points:,} metric points) in {result.seconds:.0f} s; rollups and views "
+              "refreshed", flush=True)
 
     def check_alive(self) -> None:
         for child in self.children:
@@ -218,6 +262,16 @@ class _Demo:
         print("\n".join(lines), flush=True)
 
 
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_BACKFILL_DAYS:
+        raise argparse.ArgumentTypeError(f"want a number of days from 0 to {MAX_BACKFILL_DAYS}, not {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -242,6 +296,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="submit N jobs, wait until their rows are in Postgres, print the summary, exit")
     parser.add_argument("--no-collector", action="store_true",
                         help="export straight to the sink instead of through the collector sidecar")
+    parser.add_argument("--backfill-days", type=_days, default=0, metavar="D",
+                        help="first send D days of past telemetry through the sink, so the dashboards show "
+                             "trends (make run: 7); days already in the store are not sent again")
+    parser.add_argument("--backfill-jobs-per-day", type=_positive_int, default=BACKFILL_JOBS_PER_DAY,
+                        metavar="N", help=f"jobs a day in that history (default {BACKFILL_JOBS_PER_DAY}, the "
+                                          "spec's launch volume)")
     return parser
 
 
@@ -267,7 +327,8 @@ def _stop_signals() -> Iterator[None]:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def run(jobs: int | None, use_collector: bool) -> None:
+def run(jobs: int | None, use_collector: bool, backfill_days: float = 0,
+        backfill_per_day: int = BACKFILL_JOBS_PER_DAY) -> None:
     """Start everything, run the traffic, stop everything (also on failure or Ctrl-C)."""
     try:
         store = load_settings()
@@ -291,14 +352,17 @@ def run(jobs: int | None, use_collector: bool) -> None:
         with _stop_signals():
             if not use_collector:
                 print("collector  off (--no-collector); the services export straight to the sink", flush=True)
-            use_collector = use_collector and _collector_available()
+            build = _CollectorBuild() if use_collector else None
             check_ports(env, collector=use_collector)
             sink_url = demo.start_store(token_generated)
+            database_url = resolve_database_url(store)
+            if backfill_days:
+                demo.backfill(sink_url, token, database_url, backfill_days, backfill_per_day)
+            use_collector = build is not None and build.available()
             if use_collector:
                 api_url = demo.start_services(demo.start_collector(sink_url), headers=None)
             else:
                 api_url = demo.start_services(sink_url, headers=f"Authorization=Bearer%20{token}")
-            database_url = resolve_database_url(store)
             pace = f"{jobs} job(s), one a second" if jobs else "a job a second"
             print(f"traffic    {pace}: 5 in 7 succeed, 2 fail (error codes in turn), 1 in 7 runs in a fresh "
                   f"(cold) worker; summary every {SUMMARY_INTERVAL_SECONDS:.0f} s", flush=True)
@@ -316,7 +380,8 @@ def run(jobs: int | None, use_collector: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        run(args.jobs, use_collector=not args.no_collector)
+        run(args.jobs, use_collector=not args.no_collector, backfill_days=args.backfill_days,
+            backfill_per_day=args.backfill_jobs_per_day)
     except DemoError as err:
         print(f"{_PROG}: {err}", file=sys.stderr, flush=True)
         return 2

@@ -33,35 +33,64 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from rythmiq_otel._pii_values import (
+    RULE_BANK_ACCOUNT,
+    RULE_DATE_OF_BIRTH,
+    RULE_NATIONAL_ID,
+    RULE_PAYMENT_CARD,
+    RULE_PHONE,
+    RULE_SECRET,
+    RULE_STREET_ADDRESS,
+    document_value_spans,
+    secret_spans,
+)
 from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, LOG_FIELDS, REDACTED_MARKER_FORMAT
 
 __all__ = [
     "BLOCKED_KEYS",
+    "DECLARED_EXTRA_KEYS",
     "DEFAULT_SCRUBBER",
     "DOC_EXTENSIONS",
+    "ENV_EXTRA_KEYS",
+    "ENV_EXTRA_MODE",
+    "EXTRA_MODES",
+    "KEY_PLACEHOLDER",
     "MAX_DEPTH",
     "NOOP_SCRUBBER",
     "PROSE_WORDS",
     "RULES",
+    "RULE_BANK_ACCOUNT",
     "RULE_CUSTOM",
+    "RULE_DATE_OF_BIRTH",
     "RULE_EMAIL",
     "RULE_EXTRACTED_DATA",
     "RULE_EXTRACTED_TEXT",
     "RULE_FILENAME",
     "RULE_FILE_CONTENT",
     "RULE_IP",
+    "RULE_NATIONAL_ID",
+    "RULE_PAYMENT_CARD",
+    "RULE_PERSON_NAME",
+    "RULE_PHONE",
     "RULE_SCHEMA_VALUES",
+    "RULE_SECRET",
     "RULE_STORAGE_PATH",
+    "RULE_STREET_ADDRESS",
     "RULE_TOO_DEEP",
+    "RULE_UNDECLARED_EXTRA",
     "RULE_USER_ID",
     "RULE_WEBHOOK_BODY",
     "SAFE_KEYS",
+    "SERVER_ADDRESS_KEYS",
+    "STRICT_PROSE_WORDS",
     "NoopScrubber",
     "Redaction",
     "Scrubber",
+    "extra_settings",
     "hash_user_id",
     "is_marker",
     "marker",
+    "register_operational_addresses",
 ]
 
 
@@ -86,13 +115,18 @@ RULE_FILE_CONTENT: Final = "file_content"
 RULE_SCHEMA_VALUES: Final = "schema_field_values"
 RULE_EXTRACTED_DATA: Final = "extracted_data"
 RULE_WEBHOOK_BODY: Final = "webhook_body"
+RULE_PERSON_NAME: Final = "person_name"
 RULE_CUSTOM: Final = "blocked_key"  # extra_blocked_keys given without a rule name
+# RYTHMIQ_PII_EXTRA=allowlist: an `extra` key nobody declared keeps its key, its value becomes this marker.
+RULE_UNDECLARED_EXTRA: Final = "undeclared_extra"
 # Nested deeper than MAX_DEPTH, or an object whose str() fails: not inspected, so not let through.
 RULE_TOO_DEEP: Final = "too_deep"
 
 RULES: Final[tuple[str, ...]] = (
     RULE_EMAIL, RULE_IP, RULE_FILENAME, RULE_USER_ID, RULE_STORAGE_PATH, RULE_EXTRACTED_TEXT,
-    RULE_FILE_CONTENT, RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY, RULE_CUSTOM, RULE_TOO_DEEP,
+    RULE_FILE_CONTENT, RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY, RULE_PAYMENT_CARD,
+    RULE_BANK_ACCOUNT, RULE_NATIONAL_ID, RULE_PHONE, RULE_STREET_ADDRESS, RULE_DATE_OF_BIRTH,
+    RULE_PERSON_NAME, RULE_SECRET, RULE_CUSTOM, RULE_UNDECLARED_EXTRA, RULE_TOO_DEEP,
 )
 # Containers nested deeper than this (counted in the key path) are replaced whole: hostile input must not
 # exhaust the stack, and what cannot be inspected cannot be let through.
@@ -116,7 +150,8 @@ def is_marker(value: object) -> bool:
 class Redaction:
     """One redacted value: where it was (a key path such as ``extra.customer.email``) and which rule fired.
 
-    Deliberately holds no part of the value, so it can be logged and counted anywhere.
+    Deliberately holds no part of the value, so it can be logged and counted anywhere: a key that is not
+    a plain identifier (or that itself tripped a rule) appears in the path as ``KEY_PLACEHOLDER``.
     """
 
     path: str
@@ -124,9 +159,12 @@ class Redaction:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Key rules. Keys are normalised (camelCase -> snake, lower case, any non-alphanumeric run -> "_") and
-# looked up whole, then by their last dotted segment, then token by token. A blocked key's value is replaced
-# whole, whatever its type (except None and booleans, which cannot carry PII).
+# Key rules. Keys are matched on their normalised words (camelCase, dots, dashes and underscores all split
+# words; lower case): a listed name as the whole key or its last dotted segment, a listed name of two or more
+# words (or a SUFFIX_WORDS word) as the last words of the key, a blocked token among the last segment's
+# words, or a container name (CONTAINER_RULES) as an earlier dotted segment -- ``doc.fields.total`` is what
+# ``{"doc": {"fields": {"total": ...}}}`` flattens to. A blocked key's value is replaced whole, whatever its
+# type (except None and booleans, which cannot carry PII).
 # ----------------------------------------------------------------------------------------------------------
 _NAMES_BY_RULE: Final[dict[str, tuple[str, ...]]] = {
     RULE_EMAIL: (
@@ -182,6 +220,44 @@ _NAMES_BY_RULE: Final[dict[str, tuple[str, ...]]] = {
         "http_body", "post_body", "json_body", "req_body", "resp_body", "http_request_body",
         "http_response_body", "camber_payload", "job_payload", "stdin_payload", "message_body",
     ),
+    RULE_PAYMENT_CARD: (
+        "card", "card_number", "cardnumber", "credit_card", "creditcard", "debit_card", "cc_number", "ccnum",
+        "pan", "cvv", "cvc", "cvv2", "card_cvv", "card_cvc", "card_verification",
+    ),
+    RULE_BANK_ACCOUNT: (
+        "iban", "account_number", "bank_account", "bank_account_number", "routing_number", "sort_code",
+        "bank_details",
+    ),
+    RULE_NATIONAL_ID: (
+        "ssn", "social_security_number", "national_id", "national_id_number", "national_insurance_number",
+        "nino", "tax_id", "tin", "taxpayer_id", "tax_number", "passport", "passport_number", "driver_license",
+        "drivers_license", "driving_licence", "driving_license", "id_number", "id_card", "personal_id",
+        "identity_number", "sin",
+    ),
+    RULE_PHONE: (
+        "phone", "phone_number", "phonenumber", "telephone", "tel", "mobile", "mobile_number", "cell",
+        "cellphone", "fax", "msisdn",
+    ),
+    RULE_STREET_ADDRESS: (
+        "street", "street_address", "address_line", "address_line1", "address_line_1", "address_line2",
+        "address_line_2", "address1", "address2", "home_address", "billing_address", "shipping_address",
+        "mailing_address", "postal_address", "postcode", "post_code", "postal_code", "zip", "zip_code",
+        "zipcode",
+    ),
+    RULE_DATE_OF_BIRTH: ("dob", "date_of_birth", "birth_date", "birthdate", "birthday"),
+    RULE_PERSON_NAME: (
+        "first_name", "firstname", "last_name", "lastname", "full_name", "fullname", "surname", "given_name",
+        "family_name", "middle_name", "maiden_name", "customer_name", "holder_name", "cardholder_name",
+        "account_holder", "patient_name", "person_name", "contact_name",
+    ),
+    RULE_SECRET: (
+        "password", "passwd", "pwd", "pass", "passphrase", "secret", "secrets", "client_secret", "token",
+        "tokens", "access_token", "refresh_token", "id_token", "auth_token", "bearer_token", "api_token",
+        "session_token", "csrf_token", "xsrf_token", "api_key", "apikey", "x_api_key", "access_key",
+        "access_key_id", "secret_key", "secret_access_key", "private_key", "signing_key", "encryption_key",
+        "authorization", "proxy_authorization", "auth", "credential", "credentials", "cookie", "cookies",
+        "set_cookie", "session", "session_id", "sessionid", "session_key", "otp", "jwt", "signature",
+    ),
 }
 
 # Normalised key -> rule. Exported so the collector config's tests can check it deletes the same keys.
@@ -199,7 +275,17 @@ _TOKEN_RULES: Final[Mapping[str, str]] = {
     "base64": RULE_FILE_CONTENT, "b64": RULE_FILE_CONTENT,
     "extracted": RULE_EXTRACTED_DATA,
     "body": RULE_WEBHOOK_BODY, "payload": RULE_WEBHOOK_BODY,
+    "phone": RULE_PHONE, "iban": RULE_BANK_ACCOUNT, "ssn": RULE_NATIONAL_ID,
+    "password": RULE_SECRET, "passwd": RULE_SECRET, "apikey": RULE_SECRET, "secret": RULE_SECRET,
+    "authorization": RULE_SECRET, "cookie": RULE_SECRET, "credential": RULE_SECRET,
+    "credentials": RULE_SECRET,
 }
+# Single words that block a key when they are its last word ("github_access_token", "userSession",
+# "x-amz-signature"); other one-word names block only as a whole segment ("docker_image" is no file).
+SUFFIX_WORDS: Final = frozenset({"token", "session", "signature", "card", "dob", "passport"})
+# Names of containers of user data: a dotted key under one (``doc.fields.total``) is blocked like the
+# nested value it was flattened from.
+CONTAINER_RULES: Final = frozenset({RULE_SCHEMA_VALUES, RULE_EXTRACTED_DATA, RULE_WEBHOOK_BODY})
 # "<something>_path" / "<something>_url" is a storage location when <something> names a file or a store.
 _LOCATION_TOKENS: Final = frozenset({
     "storage", "file", "object", "blob", "s3", "gcs", "bucket", "upload", "download", "document", "signed",
@@ -234,6 +320,16 @@ SAFE_KEYS: Final[frozenset[str]] = frozenset({
     "http.response.body.size", "code.filepath", "code.file.path", "code.function", "code.function.name",
     "code.lineno", "code.line.number", "code.namespace", "exception.escaped", "service.name",
     "rythmiq.service", "logger", "logger.name", "thread.name", "thread.id", "process.pid",
+    "messaging.message.body.size", "http.request.header.content-type", "http.response.header.content-type",
+})
+# Attributes naming the *server* a CLIENT span called: our own infrastructure, not user data, so they are
+# exempt from key rules and the IP detector there (``Scrubber.scrub_attributes(..., client_span=True)``).
+# Their other detectors still run (credentials in ``url.full`` are still cut). ``client.address`` and the
+# peer of a SERVER span are the user's and stay redacted.
+SERVER_ADDRESS_KEYS: Final[frozenset[str]] = frozenset({
+    "server.address", "server.port", "url.full", "http.url", "network.peer.address", "network.peer.port",
+    "net.peer.name", "net.peer.ip", "net.peer.port", "net.sock.peer.addr", "net.sock.peer.port",
+    "url.domain", "http.host", "db.connection_string",
 })
 
 # ----------------------------------------------------------------------------------------------------------
@@ -273,8 +369,9 @@ DOC_EXTENSIONS: Final[tuple[str, ...]] = (
     "pdf", "png", "jpg", "jpeg", "tif", "tiff", "heic", "heif", "gif", "bmp", "webp", "doc", "docx", "xls",
     "xlsx", "ppt", "pptx", "csv", "txt", "rtf", "odt", "ods", "zip", "eml", "msg",
 )
+# Not followed by ".<word>": "extra.doc.fields" is an attribute path, "scan.pdf.zip" is found at ".zip".
 _DOC_EXT_RE: Final = re.compile(
-    r"\.(?:" + "|".join(sorted(DOC_EXTENSIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+    r"\.(?:" + "|".join(sorted(DOC_EXTENSIONS, key=len, reverse=True)) + r")\b(?!\.\w)", re.IGNORECASE
 )
 # Characters of a path or filename token, matched backwards from the extension.
 _NAME_CHARS_RE: Final = re.compile(r"[\w.~%+()/\\-]{1,1024}")
@@ -307,16 +404,45 @@ def _documents(text: str) -> list[Span]:
     return spans
 
 
+# Addresses that are never a user's: loopback, unspecified (``0.0.0.0``, ``::``), and the addresses the
+# service itself listens on (``register_operational_addresses``). Everything else -- private ranges
+# included, a user behind the same NAT is still a user -- is redacted.
+_operational: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+
+
+def register_operational_addresses(*addresses: str) -> None:
+    """Declare the service's own listen addresses: they stay readable in logs ("Uvicorn running on ...").
+
+    Host names and unparseable values are ignored: only literal addresses are ever redacted.
+    """
+    for address in addresses:
+        try:
+            _operational.add(ipaddress.ip_address(address.strip("[]")))
+        except ValueError:
+            continue
+
+
+def _user_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return not (address.is_loopback or address.is_unspecified or address in _operational)
+
+
+def _ipv4_length(candidate: str) -> int:
+    return len(candidate) if _user_address(ipaddress.IPv4Address(candidate)) else 0
+
+
 def _ipv6_length(candidate: str) -> int:
     """Length of the IPv6 address the candidate starts with (0 if none): "2001:db8::1:" is 11 long."""
     address = candidate.rstrip(":.")
     if not any(c.isalnum() for c in address):
         return 0
     try:
-        ipaddress.IPv6Address(address.split("%", 1)[0])
+        parsed = ipaddress.IPv6Address(address.split("%", 1)[0])
     except ValueError:
         return 0
-    return len(address)
+    return len(address) if _user_address(parsed) else 0
 
 
 def _base64_length(candidate: str) -> int:
@@ -355,7 +481,10 @@ _DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
     _RegexDetector(
         RULE_IP,
         lambda text: text.count(".") >= 3,
-        re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\w)(?!\.\d)"),
+        # After a letter, "_" or "." too ("doc.203.0.113.7"), never inside a longer dotted number or a
+        # version ("v1.2.3.4").
+        re.compile(rf"(?<![\dvV])(?<![\dvV]\.)(?:{_OCTET}\.){{3}}{_OCTET}(?!\d)(?!\.\d)"),
+        _ipv4_length,
     ),
     _RegexDetector(
         RULE_IP,
@@ -369,6 +498,8 @@ _DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
         re.compile(rf"data:[\w/+.-]{{1,128}};base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
         _base64_length,
     ),
+    document_value_spans,
+    secret_spans,
 )
 
 # key=value / "key": "value" / 'key': 'value' inside text; redacted only when the key is blocked. Matched on
@@ -382,11 +513,20 @@ _KV_VALUE_RE: Final = re.compile(
 # Long prose (OCR output, document text): PROSE_WORDS words in a row, separated by spaces or by line breaks
 # not followed by indentation -- so a traceback's indented frame lines never form a run.
 PROSE_WORDS: Final = 20
-_PROSE_MIN_LEN: Final = 2 * PROSE_WORDS - 1
 _PROSE_RE: Final = re.compile(rf"(?<!\S)(?:\S+(?:[ \t]+|\r?\n(?=\S))){{{PROSE_WORDS - 1},}}\S+")
+# The arguments of a `%s` message and the values in `extra` are data, not the developer's template: judged
+# strictly, a run of this many words is document text (a sentence of a contract with a person's name).
+STRICT_PROSE_WORDS: Final = 10
+_STRICT_PROSE_RE: Final = re.compile(
+    rf"(?<!\S)(?:\S+(?:[ \t]+|\r?\n(?=\S))){{{STRICT_PROSE_WORDS - 1},}}\S+"
+)
 
-# Every detector and every key=value needs one of these characters, or a string of at least _BASE64_MIN.
-_TRIGGER_RE: Final = re.compile(r"[@%.:/\\=]")
+# Every detector and every key=value needs one of these (a character, a digit, a credential scheme or a
+# vendor key prefix), or a string of at least _BASE64_MIN.
+_TRIGGER_RE: Final = re.compile(
+    r"[@%.:/\\=+\d]|[Bb]earer|BEARER|[Bb]asic|BASIC|[Dd]igest|[Nn]egotiate|_live_|_test_|sk-|xox|AIza"
+    r"|gh[pousr]_|glpat-|eyJ"
+)
 _CAMEL_RE: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM_RE: Final = re.compile(r"[^a-z0-9]+")
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
@@ -415,6 +555,54 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def _strict(prefix: str, key: str) -> bool:
+    """Values in ``extra`` and the arguments of a ``%s`` message are data: judged strictly."""
+    path = prefix or key
+    return path == "extra" or path.startswith(("extra.", "extra["))
+
+
+# How a key appears in a reported path: as written when it is a plain identifier, else KEY_PLACEHOLDER --
+# a key that holds text, or a long number, could be the very value the report must not repeat.
+KEY_PLACEHOLDER: Final = "<key>"
+_PATH_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+_DIGIT_RUN_RE: Final = re.compile(r"\d{5}")
+_SERVER_RULES: Final = frozenset({RULE_IP})
+
+
+def _path_key(key: str, key_rules: tuple[str, ...]) -> str:
+    if key_rules or not _PATH_KEY_RE.fullmatch(key) or _DIGIT_RUN_RE.search(key):
+        return KEY_PLACEHOLDER
+    return key
+
+
+# ----------------------------------------------------------------------------------------------------------
+# RYTHMIQ_PII_EXTRA: `extra` is free-form, and a blocklist can never be complete. In allowlist mode only
+# declared `extra` keys keep their values (still scanned); any other key keeps its key and gets the marker
+# of RULE_UNDECLARED_EXTRA. Declared: the spec's own keys, our events' keys, keys a service registers
+# (``Scrubber.declare_extra_keys``) or lists in RYTHMIQ_PII_EXTRA_KEYS. Read by the distro's and the sink's
+# settings (this module is where both halves meet).
+# ----------------------------------------------------------------------------------------------------------
+ENV_EXTRA_MODE: Final = "RYTHMIQ_PII_EXTRA"
+"""``blocklist`` (default) or ``allowlist``: how values in a log record's ``extra`` are judged."""
+ENV_EXTRA_KEYS: Final = "RYTHMIQ_PII_EXTRA_KEYS"
+"""Comma-separated ``extra`` keys declared safe in allowlist mode, beyond ``DECLARED_EXTRA_KEYS``."""
+EXTRA_MODES: Final = ("blocklist", "allowlist")
+DECLARED_EXTRA_KEYS: Final[frozenset[str]] = frozenset({
+    *CPU_METRICS_COLUMNS, "execution_temp", "status", "reason", "content_length", "output_size_bytes",
+    "retry_count", "attempt", "value", "layer", "rules", "paths", "repeats",
+})
+
+
+def extra_settings(environ: Mapping[str, str]) -> tuple[str, frozenset[str]]:
+    """(mode, declared keys) from RYTHMIQ_PII_EXTRA and RYTHMIQ_PII_EXTRA_KEYS; a bad mode is an error."""
+    raw = environ.get(ENV_EXTRA_MODE, "")
+    mode = raw.strip().lower() or EXTRA_MODES[0]
+    if mode not in EXTRA_MODES:
+        raise ValueError(f"{ENV_EXTRA_MODE} must be 'blocklist' or 'allowlist', got {raw!r}")
+    keys = frozenset(key.strip() for key in environ.get(ENV_EXTRA_KEYS, "").split(",") if key.strip())
+    return mode, keys
+
+
 @dataclass(frozen=True, slots=True)
 class _KeyPolicy:
     """What to do with the value under one key (cached per key string)."""
@@ -424,6 +612,7 @@ class _KeyPolicy:
     key: str  # the key as written out (itself scrubbed when the key text held PII)
     key_rules: tuple[str, ...]  # rules that fired on the key text
     plain: bool  # neither blocked nor holding PII itself: only the value needs judging
+    path_key: str  # the key as it appears in a reported path
 
 
 class Scrubber:
@@ -437,6 +626,9 @@ class Scrubber:
         extra_blocked_keys: more keys to block, as ``{key: rule}`` or an iterable of keys (rule
             ``blocked_key``). Matched after normalisation, like the built-in names.
         extra_safe_keys: more keys exempt from key rules (their values are still scanned).
+        extra_mode: ``blocklist`` (default) or ``allowlist`` (see ``ENV_EXTRA_MODE``).
+        declared_extra_keys: ``extra`` keys that keep their values in allowlist mode, beyond
+            ``DECLARED_EXTRA_KEYS``.
     """
 
     def __init__(
@@ -444,42 +636,129 @@ class Scrubber:
         *,
         extra_blocked_keys: Mapping[str, str] | Iterable[str] = (),
         extra_safe_keys: Iterable[str] = (),
+        extra_mode: str = "blocklist",
+        declared_extra_keys: Iterable[str] = (),
     ) -> None:
+        if extra_mode not in EXTRA_MODES:
+            raise ValueError(f"extra_mode must be 'blocklist' or 'allowlist', got {extra_mode!r}")
         extra = (
             extra_blocked_keys.items() if isinstance(extra_blocked_keys, Mapping)
             else ((key, RULE_CUSTOM) for key in extra_blocked_keys)
         )
         self._blocked: dict[str, str] = {**BLOCKED_KEYS, **{_normalise(k): rule for k, rule in extra}}
         self._safe: frozenset[str] = SAFE_KEYS | frozenset(extra_safe_keys)
+        self._allowlist = extra_mode == "allowlist"
+        self._declared: set[str] = {*DECLARED_EXTRA_KEYS, *declared_extra_keys}
+        self._server_keys: frozenset[str] = frozenset()
+        self._client_view: Scrubber | None = None
         self._policies: dict[str, _KeyPolicy] = {}
         self._clean: set[str] = set()
+
+    @property
+    def extra_mode(self) -> str:
+        """``allowlist`` or ``blocklist``."""
+        return EXTRA_MODES[1] if self._allowlist else EXTRA_MODES[0]
+
+    def declare_extra_keys(self, *keys: str) -> None:
+        """Declare ``extra`` keys whose values are kept in allowlist mode (a service's own fields)."""
+        self._declared.update(keys)
+        if self._client_view is not None:
+            self._client_view._declared.update(keys)
 
     # ------------------------------------------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------------------------------------------
     def scrub_fields(self, fields: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
-        """Scrub one log record's top-level fields (``message``, ``job_id``, ``extra`` ...), recursively."""
+        """Scrub one log record's top-level fields (``message``, ``job_id``, ``extra`` ...), recursively.
+
+        Values inside ``extra`` are judged strictly (``STRICT_PROSE_WORDS``) and, in allowlist mode, only
+        declared ``extra`` keys keep their values.
+        """
         out: list[Redaction] = []
+        if self._allowlist:
+            extra = fields.get("extra")
+            if isinstance(extra, Mapping):
+                allowed = self._allow_extra(extra, "extra", out)
+                if allowed is not extra:
+                    fields = {**fields, "extra": allowed}
         scrubbed = self._scrub_mapping(fields, "", out)
         return (scrubbed if isinstance(scrubbed, dict) else dict(scrubbed)), out
 
-    def scrub_attributes(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+    def scrub_attributes(
+        self, attrs: Mapping[str, Any], *, client_span: bool = False
+    ) -> tuple[dict[str, Any], list[Redaction]]:
         """Scrub a flat OpenTelemetry attribute map (``{"extra.email": ..., "http.url": ...}``).
 
-        Dotted keys are judged whole and by their last segment, so ``extra.email`` and ``http.client_ip``
-        are blocked while ``code.filepath`` stays safe.
+        Dotted keys are judged on their words (see the key rules), so ``extra.email`` and
+        ``http.client_ip`` are blocked while ``code.filepath`` stays safe. ``extra.*`` values are judged
+        strictly, and only declared ones are kept in allowlist mode. ``client_span``: the attributes of a
+        CLIENT span, whose ``SERVER_ADDRESS_KEYS`` name our own servers and are kept.
         """
-        return self.scrub_fields(attrs)
+        if client_span:
+            return self._client().scrub_attributes(attrs)
+        if not self._allowlist:
+            return self.scrub_fields(attrs)
+        out: list[Redaction] = []
+        prefixed = {
+            key[6:]: value for key, value in attrs.items() if type(key) is str and key[:6] == "extra."
+        }
+        if prefixed:
+            allowed = self._allow_extra(prefixed, "extra", out, dotted=True)
+            if allowed is not prefixed:
+                attrs = {key: allowed.get(key[6:], value) if key[:6] == "extra." else value
+                         for key, value in attrs.items()}
+        scrubbed = self._scrub_mapping(attrs, "", out)
+        return (scrubbed if isinstance(scrubbed, dict) else dict(scrubbed)), out
 
     def scrub_value(self, key: str, value: Any) -> tuple[Any, list[Redaction]]:
         """Scrub one value as if it were found under ``key`` (key rules apply, then the value scan)."""
         out: list[Redaction] = []
         return self._scrub_item(key, value, "", out)[1], out
 
-    def scrub_text(self, text: str, *, path: str = "message") -> tuple[str, list[Redaction]]:
-        """Scrub free text (a message, an exception message or stack trace, a span name); no key rules."""
+    def scrub_data(self, value: Any, *, path: str) -> tuple[Any, list[Redaction]]:
+        """Scrub a value of any shape found at ``path`` (a structured log body): no key rule for ``path``
+        itself, the walk and the value scan for what it holds (bytes are file contents)."""
         out: list[Redaction] = []
-        return self._scrub_str(text, "", path, out), out
+        return self._scrub_any(value, "", path, out), out
+
+    def scrub_text(
+        self, text: str, *, path: str = "message", strict: bool = False
+    ) -> tuple[str, list[Redaction]]:
+        """Scrub free text (a message, an exception message or stack trace, a span name); no key rules.
+
+        ``strict``: the text is data (a ``%s`` argument), judged like a value in ``extra``.
+        """
+        out: list[Redaction] = []
+        return self._scrub_str(text, "", path, out, strict=strict or None), out
+
+    # ------------------------------------------------------------------------------------------------------
+    # Allowlist mode and CLIENT spans
+    # ------------------------------------------------------------------------------------------------------
+    def _allow_extra(
+        self, extra: Mapping[Any, Any], prefix: str, out: list[Redaction], *, dotted: bool = False
+    ) -> Mapping[Any, Any]:
+        """``extra`` with the values of undeclared keys replaced (judged by the first dotted segment if
+        ``dotted``)."""
+        changed: dict[Any, Any] | None = None
+        for key, value in extra.items():
+            name = str(key).split(".", 1)[0] if dotted else key
+            if name in self._declared or _nothing_to_hide(value):
+                continue
+            if changed is None:
+                changed = dict(extra)
+            changed[key] = marker(RULE_UNDECLARED_EXTRA)
+            out.append(Redaction(_join(prefix, self._policy(str(key)).path_key), RULE_UNDECLARED_EXTRA))
+        return extra if changed is None else changed
+
+    def _client(self) -> Scrubber:
+        """A twin that keeps SERVER_ADDRESS_KEYS (and IPs in them); its caches are its own."""
+        if self._client_view is None:
+            twin = Scrubber(extra_mode=self.extra_mode, declared_extra_keys=self._declared)
+            twin._blocked = self._blocked
+            twin._safe = self._safe | SERVER_ADDRESS_KEYS
+            twin._server_keys = SERVER_ADDRESS_KEYS
+            self._client_view = twin
+        return self._client_view
 
     # ------------------------------------------------------------------------------------------------------
     # Keys
@@ -488,22 +767,30 @@ class Scrubber:
         policy = self._policies.get(key)
         if policy is None:
             key_hits: list[Redaction] = []
-            written = self._scan_text(key, "", "", key_hits)
+            written = self._scan_text(key, "", "", key_hits, strict=False)
             rule = None if key in self._safe else self._key_rule(key)
             key_rules = tuple(hit.rule for hit in key_hits)
             shape = _SHAPED_SAFE_KEYS.get(key)
-            policy = _KeyPolicy(rule, shape, written, key_rules, rule is None and not key_rules)
+            policy = _KeyPolicy(
+                rule, shape, written, key_rules, rule is None and not key_rules, _path_key(key, key_rules)
+            )
             if len(self._policies) >= _CACHE_MAX:
                 self._policies.clear()
             self._policies[key] = policy
         return policy
 
     def _key_rule(self, key: str) -> str | None:
-        whole = _normalise(key)
+        blocked = self._blocked
+        words = _normalise(key).split("_")
         last = _normalise(key.rsplit(".", 1)[-1])
-        for name in (whole, last):
-            rule = self._blocked.get(name)
+        for name in ("_".join(words), last):
+            rule = blocked.get(name)
             if rule is not None:
+                return rule
+        for start in range(1, len(words)):  # the key's last words: "schemaFieldValue", "github_access_token"
+            suffix = "_".join(words[start:])
+            rule = blocked.get(suffix)
+            if rule is not None and ("_" in suffix or suffix in SUFFIX_WORDS):
                 return rule
         tokens = last.split("_")
         for token in tokens:
@@ -514,6 +801,10 @@ class Scrubber:
             return RULE_USER_ID
         if tokens[-1] in ("path", "url", "uri", "key") and _LOCATION_TOKENS.intersection(tokens):
             return RULE_STORAGE_PATH
+        for segment in key.split(".")[:-1]:  # under a container of user data: "doc.fields.total"
+            rule = blocked.get(_normalise(segment))
+            if rule in CONTAINER_RULES:
+                return rule
         return None
 
     # ------------------------------------------------------------------------------------------------------
@@ -557,17 +848,18 @@ class Scrubber:
         if type(key) is not str:
             key = str(key)
         policy = self._policies.get(key) or self._policy(key)
+        path_key = policy.path_key
         if policy.key_rules:
             key = policy.key
-            out.extend(Redaction(_join(prefix, key), rule) for rule in policy.key_rules)
+            out.extend(Redaction(_join(prefix, path_key), rule) for rule in policy.key_rules)
         if policy.rule is not None:
             if _nothing_to_hide(value):
                 return key, value
-            out.append(Redaction(_join(prefix, key), policy.rule))
+            out.append(Redaction(_join(prefix, path_key), policy.rule))
             return key, marker(policy.rule)
         if type(value) is str and policy.shape is not None and policy.shape.fullmatch(value):
             return key, value
-        return key, self._scrub_any(value, prefix, key, out)
+        return key, self._scrub_any(value, prefix, path_key, out)
 
     def _scrub_any(self, value: Any, prefix: str, key: str, out: list[Redaction]) -> Any:
         kind = type(value)
@@ -597,8 +889,13 @@ class Scrubber:
         scrubbed = self._scrub_str(text, prefix, key, out)
         return value if scrubbed is text else scrubbed
 
-    def _scrub_str(self, text: str, prefix: str, key: str, out: list[Redaction]) -> str:
-        """Scrub one string: a JSON document is walked as data, anything else is scanned as text."""
+    def _scrub_str(
+        self, text: str, prefix: str, key: str, out: list[Redaction], *, strict: bool | None = None
+    ) -> str:
+        """Scrub one string: a JSON document is walked as data, anything else is scanned as text.
+
+        ``strict``: judge as data (None: decided by the path, see ``_strict``).
+        """
         if text in self._clean:
             return text
         head = text[:1]
@@ -614,9 +911,14 @@ class Scrubber:
                     if len(out) == before:
                         return text
                     return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
-        scanned = self._scan_text(text, prefix, key, out)
-        if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN:
-            self._remember_clean(text)
+        if strict is None:
+            strict = _strict(prefix, key)
+        skip = _SERVER_RULES if key in self._server_keys else ()
+        scanned = self._scan_text(text, prefix, key, out, strict=strict, skip=skip)
+        if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN and (
+            strict or text.count(" ") + text.count("\n") < STRICT_PROSE_WORDS - 1
+        ):
+            self._remember_clean(text)  # clean under either judgement, so the one set serves both
         return scanned
 
     def _remember_clean(self, text: str) -> None:
@@ -625,19 +927,26 @@ class Scrubber:
             self._clean.clear()
         self._clean.add(text)
 
-    def _scan_text(self, text: str, prefix: str, key: str, out: list[Redaction]) -> str:
-        """Run the value detectors over free text; returns ``text`` itself when nothing matched."""
+    def _scan_text(
+        self, text: str, prefix: str, key: str, out: list[Redaction], *, strict: bool,
+        skip: Iterable[str] = (),
+    ) -> str:
+        """Run the value detectors over free text; returns ``text`` itself when nothing matched.
+
+        ``skip``: rules not to apply (an IP in a CLIENT span's server address).
+        """
         length = len(text)
-        if length >= _PROSE_MIN_LEN and text.count(" ") + text.count("\n") >= PROSE_WORDS - 1 and (
-            _PROSE_RE.search(text)
-        ):
+        words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
+        if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
-            text = _PROSE_RE.sub(marker(RULE_EXTRACTED_TEXT), text)
+            text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
         elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
-            return text  # no detector can match without one of these characters
+            return text  # no detector can match without one of these
         spans = [span for detector in _DETECTORS for span in detector(text)]
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
+        if skip:
+            spans = [span for span in spans if span[2] not in skip]
         if not spans:
             return text
         path = _join(prefix, key)
@@ -686,7 +995,9 @@ class NoopScrubber(Scrubber):
         """Return the fields unchanged."""
         return (fields if isinstance(fields, dict) else dict(fields)), []
 
-    def scrub_attributes(self, attrs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Redaction]]:
+    def scrub_attributes(
+        self, attrs: Mapping[str, Any], *, client_span: bool = False
+    ) -> tuple[dict[str, Any], list[Redaction]]:
         """Return the attributes unchanged."""
         return (attrs if isinstance(attrs, dict) else dict(attrs)), []
 
@@ -694,7 +1005,13 @@ class NoopScrubber(Scrubber):
         """Return the value unchanged."""
         return value, []
 
-    def scrub_text(self, text: str, *, path: str = "message") -> tuple[str, list[Redaction]]:
+    def scrub_data(self, value: Any, *, path: str) -> tuple[Any, list[Redaction]]:
+        """Return the value unchanged."""
+        return value, []
+
+    def scrub_text(
+        self, text: str, *, path: str = "message", strict: bool = False
+    ) -> tuple[str, list[Redaction]]:
         """Return the text unchanged."""
         return text, []
 

@@ -6,7 +6,9 @@ exception messages and f-strings. The in-process, collector and sink tests all e
 what came out (stdout, stderr, raw OTLP bodies, Postgres rows) with :func:`assert_no_canary`.
 
 Raw user ids, schema field values and webhook bodies are only recognisable by their key, so they have no
-text form except ``user_id=<id>``, which the key=value detector catches.
+text form except ``user_id=<id>``, which the key=value detector catches. The values of the document kinds
+(card numbers, IBANs, national ids, phone numbers, addresses, birth dates) and of secrets are generated to
+pass their format's own check (Luhn, mod-97, ...), each unique, so the value itself is the needle.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ __all__ = ["CATEGORIES", "Canary", "assert_no_canary", "canaries", "find_canarie
 
 CATEGORIES: tuple[str, ...] = (
     "email", "ipv4", "ipv6", "filename", "storage_path", "user_id", "extracted_text", "file_content",
-    "schema_field_values", "webhook_body",
+    "schema_field_values", "webhook_body", "payment_card", "iban", "national_id", "phone", "street_address",
+    "date_of_birth", "jwt", "bearer_token", "api_key", "password",
 )
 
 # Keys each category naturally lives under (several spellings, to exercise the key rules).
@@ -37,6 +40,18 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "file_content": ("content", "file_bytes", "data_base64", "attachment", "image_data"),
     "schema_field_values": ("schema_field_values", "field_values", "fields", "form_data", "extracted_fields"),
     "webhook_body": ("payload", "body", "webhook_body", "request_body", "raw_body"),
+    "payment_card": ("card_number", "creditCard", "cc_number", "payment.card", "pan"),
+    "iban": ("iban", "bankAccount", "account_number", "doc.fields.iban", "payee_iban"),
+    "national_id": ("ssn", "socialSecurityNumber", "national_id", "tax_id", "passport_number"),
+    "phone": ("phone", "phoneNumber", "mobile", "contact.phone", "tel"),
+    "street_address": (
+        "street_address", "billingAddress", "address_line1", "shipping_address", "home_address",
+    ),
+    "date_of_birth": ("date_of_birth", "dob", "birthDate", "patient.dob", "birthday"),
+    "jwt": ("jwt", "id_token", "accessToken", "auth_token", "session_token"),
+    "bearer_token": ("authorization", "Authorization", "http.request.header.authorization", "auth", "cookie"),
+    "api_key": ("api_key", "apiKey", "x-api-key", "client_secret", "stripeSecretKey"),
+    "password": ("password", "passwd", "db.password", "userPassword", "secret"),
 }
 
 _WORDS: tuple[str, ...] = (
@@ -95,6 +110,90 @@ def _host(index: int) -> int:
     return index // 3 % 254 + 1
 
 
+def _digits(seed: str, count: int) -> str:
+    return "".join(str(byte % 10) for byte in hashlib.sha256(seed.encode()).digest()[:count])
+
+
+def _luhn_complete(body: str) -> str:
+    """``body`` plus the check digit that makes it pass Luhn."""
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        value = int(char)
+        if index % 2 == 0:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return body + str(-total % 10)
+
+
+def _card(token: str, index: int) -> str:
+    prefix, length = (("4", 16), ("5" + "12345"[index % 5], 16), ("37", 15), ("6011", 16))[index % 4]
+    number = _luhn_complete(prefix + _digits(token, length - len(prefix) - 1))
+    if index % 3 == 1:
+        return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+    return "-".join(number[i:i + 4] for i in range(0, len(number), 4)) if index % 3 == 2 else number
+
+
+def _iban(token: str, index: int) -> str:
+    country, bban = ("DE", _digits(token, 18)) if index % 2 == 0 else ("GB", "WEST" + _digits(token, 14))
+    numeric = "".join(str(int(char, 36)) for char in bban + country + "00")
+    iban = f"{country}{98 - int(numeric) % 97:02d}{bban}"
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if index % 3 == 0 else iban
+
+
+def _national_id(token: str, index: int) -> str:
+    if index % 2:
+        letters = "ABCEHJKLMNPRSTWXYZ"
+        return f"{letters[index % 18]}{letters[index // 18 % 18]}{_digits(token, 6)}{'ABCD'[index % 4]}"
+    area = 100 + index * 7 % 500
+    return f"{area:03d}-{index % 89 + 10:02d}-{1000 + index * 37 % 9000:04d}"
+
+
+def _phone(token: str, index: int) -> str:
+    line = f"{index % 10000:04d}"
+    return (
+        f"+1 415 555 {line}", f"+44 20 7946 {line}", f"(212) 555-{line}", f"030 91{line}5",
+        f"+49 30 12{line}", f"+33 6 12 34 {line[:2]} {line[2:]}",
+    )[index % 6]
+
+
+def _word(category: str, index: int) -> str:
+    """A unique capitalised word (letters only: names and street names have no digits)."""
+    number, letters = CATEGORIES.index(category) * 1000 + index, ""
+    while number or not letters:
+        number, digit = divmod(number, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+    return "Qz" + letters
+
+
+def _street(token: str, index: int) -> str:
+    name = _word("street_address", index)
+    return (f"{index + 10} {name} Street", f"{name}straße {index % 90 + 1}", f"{index + 2} rue de la {name}",
+            f"{index + 100} {name} Avenue")[index % 4]
+
+
+def _birth(token: str, index: int) -> str:
+    first, year = _word("date_of_birth", index), 1940 + index % 60
+    month, day = index % 12 + 1, index % 28 + 1
+    return (f"{first} Miller, {year}-{month:02d}-{day:02d}", f"DOB: {day:02d}/{month:02d}/{year}",
+            f"{first} Jones (born {day} March {year})")[index % 3]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _jwt(token: str, index: int) -> str:
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64url(json.dumps({"sub": token, "iat": 1700000000 + index}).encode())
+    return f"{header}.{payload}.{_b64url(hashlib.sha256(token.encode()).digest())}"
+
+
+def _api_key(token: str, index: int) -> str:
+    upper = hashlib.sha256(token.encode()).hexdigest().upper()
+    return (f"sk_live_{token}{upper[:12]}", f"AKIA{upper[:16]}", f"ghp_{token}{upper[:26]}",
+            f"xoxb-{token}-{upper[:12]}")[index % 4]
+
+
 # The shapes each category comes in, (token, index) -> value; canary i takes shape i % len(shapes).
 _SHAPES: dict[str, tuple[Callable[[str, int], object], ...]] = {
     "email": (
@@ -131,7 +230,22 @@ _SHAPES: dict[str, tuple[Callable[[str, int], object], ...]] = {
         lambda t, i: {"invoice_total": f"$1,{i:03d}.00 {t}", "vendor_name": f"ACME {t}"},
     ),
     "webhook_body": (_webhook_body,),
+    "payment_card": (_card,),
+    "iban": (_iban,),
+    "national_id": (_national_id,),
+    "phone": (_phone,),
+    "street_address": (_street,),
+    "date_of_birth": (_birth,),
+    "jwt": (_jwt,),
+    "bearer_token": (lambda t, i: f"Bearer {t}{hashlib.md5(t.encode()).hexdigest()[:8]}",),
+    "api_key": (_api_key,),
+    "password": (lambda t, i: f"hunter2-{t}",),
 }
+# Kinds whose value has no room for a token: the value itself is the needle.
+_VALUE_IS_NEEDLE = frozenset({
+    "ipv4", "ipv6", "payment_card", "iban", "national_id", "phone", "street_address", "date_of_birth",
+    "api_key",
+})
 
 
 def _text(category: str, value: object) -> str | None:
@@ -140,6 +254,12 @@ def _text(category: str, value: object) -> str | None:
         return None
     if category == "user_id":
         return f"user_id={value}"
+    if category == "password":
+        return f"password={value}"
+    if category == "api_key" and not str(value).startswith(("AKIA", "sk_live_")):
+        if "xoxb" in str(value):
+            return f"https://svc:{value}@api.example.com/v1"
+        return f"GET /v1?api_key={value}"
     text = str(value)
     return f"'{text}'" if category == "filename" and " " in text else text
 
@@ -148,8 +268,8 @@ def _make(category: str, index: int) -> Canary:
     token = _token(category, index)
     shapes = _SHAPES[category]
     value = shapes[index % len(shapes)](token, index)
-    if category in ("ipv4", "ipv6"):
-        token = str(value)  # an address has no room for a token: the address is the needle
+    if category in _VALUE_IS_NEEDLE:
+        token = str(value)
     elif category == "file_content":
         token = str(value)[:40]  # the token is inside the encoded bytes: the blob's head is the needle
     key = _KEYS[category][index % len(_KEYS[category])]
@@ -157,7 +277,7 @@ def _make(category: str, index: int) -> Canary:
 
 
 def canaries(per_category: int = 30) -> list[Canary]:
-    """``per_category`` canaries of every category (so ``10 * per_category`` in all), all distinct."""
+    """``per_category`` canaries of every category (``len(CATEGORIES) * per_category`` in all), distinct."""
     corpus = [_make(category, index) for category in CATEGORIES for index in range(per_category)]
     tokens = [canary.token for canary in corpus]
     assert len(set(tokens)) == len(tokens), "canary tokens must be unique"

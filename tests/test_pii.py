@@ -20,6 +20,7 @@ from rythmiq_otel.pii import (
     marker,
 )
 from tests.pii_canaries import CATEGORIES, canaries, find_canaries, nested_placements
+from tests.pii_false_positives import OPERATIONAL_VALUES, false_positive_records
 
 CORPUS = canaries(30)
 
@@ -71,6 +72,32 @@ VALUE_EXAMPLES = [
         "Jane Q Public",
         "extracted_text",
     ),
+    ("paid with 4111 1111 1111 1111 today", "4111 1111 1111 1111", "payment_card"),
+    ("card=5555-5555-5555-4444;", "5555-5555-5555-4444", "payment_card"),
+    ("amex 378282246310005 declined", "378282246310005", "payment_card"),
+    ("to DE89 3704 0044 0532 0130 00 by Friday", "DE89 3704 0044 0532 0130 00", "bank_account"),
+    ("iban GB82WEST12345698765432.", "GB82WEST12345698765432", "bank_account"),
+    ("SSN 123-45-6789 on file", "123-45-6789", "national_id"),
+    ("NI number AB 12 34 56 C", "AB 12 34 56 C", "national_id"),
+    ("call +44 20 7946 0958 now", "+44 20 7946 0958", "phone_number"),
+    ("phone (415) 555-0132", "(415) 555-0132", "phone_number"),
+    ("Tel. 030 1234567", "030 1234567", "phone_number"),
+    ("ship to 221B Baker Street, London", "221B Baker Street", "street_address"),
+    ("Anschrift: Hauptstraße 12, Berlin", "Hauptstraße 12", "street_address"),
+    ("patient John Smith, 1985-03-12 admitted", "John Smith, 1985-03-12", "date_of_birth"),
+    ("date of birth: 12/03/1985", "12/03/1985", "date_of_birth"),
+    (
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTQyIn0.c2lnbmF0dXJlLWJ5dGVz expired",
+        "eyJzdWIiOiJ1LTQyIn0",
+        "secret",
+    ),
+    ("Authorization: Bearer 9f8e7d6c5b4a3210", "9f8e7d6c5b4a3210", "secret"),
+    ("dsn postgres://app:s3cr3t-pw@db.internal/app", "s3cr3t-pw", "secret"),
+    ("GET /v1/export?api_key=k-55ab91&page=2", "k-55ab91", "secret"),
+    ("retrying with password=hunter2 now", "hunter2", "secret"),
+    ("key AKIAIOSFODNN7EXAMPLE rotated", "AKIAIOSFODNN7EXAMPLE", "secret"),
+    ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWDarjtT1zdp7dc", "secret"),
+    ("opened doc.203.0.113.7 and host_198.51.100.4", "203.0.113.7", "ip_address"),
 ]
 
 
@@ -94,6 +121,16 @@ KEY_EXAMPLES = [
     ("schema_field_values", "schema_field_values"), ("form_data", "schema_field_values"),
     ("extracted_fields", "extracted_data"), ("extracted_entities", "extracted_data"),
     ("payload", "webhook_body"), ("webhook_body", "webhook_body"), ("http.request.body", "webhook_body"),
+    # Normalised words: camelCase, dots, dashes and underscores spell the same key.
+    ("schemaFieldValue", "schema_field_values"), ("schema_field_value", "schema_field_values"),
+    ("doc.fields.iban", "bank_account"), ("doc.fields.total", "schema_field_values"),
+    ("cardNumber", "payment_card"), ("billing.card", "payment_card"), ("payeeIban", "bank_account"),
+    ("ssn", "national_id"), ("passportNumber", "national_id"), ("phoneNumber", "phone_number"),
+    ("shipping_address", "street_address"), ("birthDate", "date_of_birth"), ("lastName", "person_name"),
+    ("password", "secret"), ("db.passwd", "secret"), ("client_secret", "secret"), ("accessToken", "secret"),
+    ("github_access_token", "secret"), ("X-Api-Key", "secret"),
+    ("http.request.header.authorization", "secret"),
+    ("cookie", "secret"), ("session_id", "secret"), ("x-amz-signature", "secret"),
 ]
 
 
@@ -121,6 +158,12 @@ def test_each_key_rule_blocks_any_value_under_its_keys(key: str, rule: str) -> N
         ("message", "OCR stage completed in 1.2 s at 14:23:45 (v1.2.3)"),
         ("message", 'Traceback (most recent call last):\n  File "/srv/app/w.py", line 3, in run\n    x()'),
         ("http.url", "http://api.internal/jobs/550e8400-e29b-41d4-a716-446655440000"),
+        ("span_id", "00f067aa0ba902b7"),
+        ("token_count", 512),
+        ("docker_image", "ghcr.io/rythmiq/worker:1.4.2"),
+        ("server.address", "api.internal"),
+        ("message", "Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)"),
+        ("message", "exporting to http://127.0.0.1:4318 and [::1]:4320"),
     ],
 )
 def test_safe_keys_and_ordinary_values_pass_unchanged(key: str, value: object) -> None:
@@ -167,10 +210,20 @@ def test_the_walker_reports_key_paths_through_dicts_lists_and_json_strings() -> 
     assert fields["extra"]["customer"]["contact"]["email"] == "a@b.example", "the input is never mutated"
 
 
-def test_pii_in_a_key_is_redacted_and_the_path_names_the_redacted_key() -> None:
+def test_pii_in_a_key_is_redacted_and_the_path_names_a_placeholder() -> None:
     scrubbed, redactions = DEFAULT_SCRUBBER.scrub_fields({"extra": {"alice@example.com": 3}})
     assert scrubbed == {"extra": {marker("email"): 3}}
-    assert redactions == [Redaction(f"extra.{marker('email')}", "email")]
+    assert redactions == [Redaction(f"extra.{pii.KEY_PLACEHOLDER}", "email")]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["ocr_text of Jane Doe's passport.pdf", "notes for 4111111111111111", "a key\nwith lines", "x" * 80],
+)
+def test_a_report_never_repeats_a_key_that_is_not_a_plain_identifier(key: str) -> None:
+    _, redactions = DEFAULT_SCRUBBER.scrub_attributes({key: "ocr_text: " + "word " * 30})
+    assert redactions
+    assert all(r.path == pii.KEY_PLACEHOLDER for r in redactions), redactions
 
 
 def test_objects_are_judged_by_the_text_they_would_be_written_as() -> None:
@@ -224,6 +277,104 @@ def test_every_canary_in_every_placement_is_redacted_and_the_marker_never_holds_
                 assert not find_canaries(scrubbed_text, [canary]), scrubbed_text
 
 
+@pytest.mark.parametrize("record", false_positive_records(), ids=lambda r: str(r.get("message"))[:40])
+def test_the_false_positive_corpus_is_left_alone(record: dict[str, object]) -> None:
+    assert DEFAULT_SCRUBBER.scrub_fields(record) == (record, [])
+    assert DEFAULT_SCRUBBER.scrub_attributes(record) == (record, [])
+
+
+@pytest.mark.parametrize("value", OPERATIONAL_VALUES)
+def test_operational_values_pass_even_when_judged_strictly(value: str) -> None:
+    assert DEFAULT_SCRUBBER.scrub_text(value, strict=True) == (value, [])
+
+
+CONTRACT = "The party of the first part, Jane Doe, agrees to pay the landlord on the first of each month"
+
+
+def test_arguments_and_extra_are_judged_more_strictly_than_the_template() -> None:
+    assert DEFAULT_SCRUBBER.scrub_text(CONTRACT) == (CONTRACT, [])  # 18 words: a developer's message
+    assert DEFAULT_SCRUBBER.scrub_text(CONTRACT, strict=True, path="args[0]") == (
+        marker("extracted_text"), [Redaction("args[0]", "extracted_text")]
+    )
+    scrubbed, redactions = DEFAULT_SCRUBBER.scrub_fields({"message": CONTRACT, "extra": {"note": CONTRACT}})
+    assert scrubbed == {"message": CONTRACT, "extra": {"note": marker("extracted_text")}}
+    assert redactions == [Redaction("extra.note", "extracted_text")]
+    assert DEFAULT_SCRUBBER.scrub_attributes({"extra.note": CONTRACT})[1] == [
+        Redaction("extra.note", "extracted_text")
+    ]
+
+
+def test_our_own_ids_are_never_secrets() -> None:
+    ids = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7",
+           "job_id": "550e8400-e29b-41d4-a716-446655440000", "otelSpanID": "00f067aa0ba902b7"}
+    assert DEFAULT_SCRUBBER.scrub_fields(ids) == (ids, [])
+
+
+def test_loopback_unspecified_and_own_listen_addresses_are_not_user_data() -> None:
+    listen = ("http://127.0.0.1:8000", "http://0.0.0.0:8000", "[::1]:4318", "[::]:4320", "::ffff:127.0.0.9")
+    for text in listen:
+        assert DEFAULT_SCRUBBER.scrub_text(text) == (text, []), text
+    scrubber = Scrubber()
+    assert scrubber.scrub_text("bound to 192.0.2.77:8000")[1]
+    pii.register_operational_addresses("192.0.2.77", "not-an-address")
+    try:
+        assert Scrubber().scrub_text("bound to 192.0.2.77:8000") == ("bound to 192.0.2.77:8000", [])
+    finally:
+        pii._operational.clear()
+
+
+def test_a_client_span_keeps_the_server_it_called_but_not_the_client_address() -> None:
+    attrs = {
+        "server.address": "10.0.3.7", "network.peer.address": "10.0.3.7", "server.port": 5432,
+        "url.full": "http://10.0.3.7:8080/v1/jobs?token=t-123", "client.address": "203.0.113.9",
+    }
+    scrubbed, redactions = DEFAULT_SCRUBBER.scrub_attributes(attrs, client_span=True)
+    assert scrubbed == {
+        **attrs, "url.full": f"http://10.0.3.7:8080/v1/jobs?token={marker('secret')}",
+        "client.address": marker("ip_address"),
+    }
+    assert [r.path for r in redactions] == ["url.full", "client.address"]
+    server_side, _ = DEFAULT_SCRUBBER.scrub_attributes(attrs)  # a SERVER span's peer is the user
+    assert server_side["network.peer.address"] == marker("ip_address")
+    assert server_side["server.address"] == marker("ip_address")
+
+
+def test_allowlist_mode_keeps_declared_extra_keys_and_marks_the_rest() -> None:
+    scrubber = Scrubber(extra_mode="allowlist", declared_extra_keys=["invoice_count"])
+    fields = {"message": "done", "extra": {
+        "ocr_confidence": 0.9, "invoice_count": 3, "vendor": "ACME Corp", "empty": None,
+        "mail": "a@b.example",
+    }}
+    scrubbed, redactions = scrubber.scrub_fields(fields)
+    assert scrubbed["extra"] == {
+        "ocr_confidence": 0.9, "invoice_count": 3, "vendor": marker("undeclared_extra"), "empty": None,
+        "mail": marker("undeclared_extra"),
+    }
+    assert {r.path for r in redactions} == {"extra.vendor", "extra.mail"}
+    scrubber.declare_extra_keys("vendor")
+    assert scrubber.scrub_fields(fields)[0]["extra"]["vendor"] == "ACME Corp"
+    flat, _ = scrubber.scrub_attributes({"extra.vendor": "x", "extra.nested.deep": "y", "http.route": "/j"})
+    assert flat == {"extra.vendor": "x", "extra.nested.deep": marker("undeclared_extra"), "http.route": "/j"}
+    assert Scrubber().extra_mode == "blocklist"
+
+
+def test_the_extra_mode_comes_from_the_environment_with_a_clear_error() -> None:
+    assert pii.extra_settings({}) == ("blocklist", frozenset())
+    assert pii.extra_settings({"RYTHMIQ_PII_EXTRA": " Allowlist ", "RYTHMIQ_PII_EXTRA_KEYS": "a, b,,"}) == (
+        "allowlist", frozenset({"a", "b"})
+    )
+    expected = "RYTHMIQ_PII_EXTRA must be 'blocklist' or 'allowlist', got 'strict'"
+    with pytest.raises(ValueError, match=expected):
+        pii.extra_settings({"RYTHMIQ_PII_EXTRA": "strict"})
+
+
+def test_structured_data_is_walked_without_a_key_rule_for_its_own_path() -> None:
+    data = {"note": "mail bob@x.example", "raw": b"\x00"}
+    scrubbed, redactions = DEFAULT_SCRUBBER.scrub_data(data, path="body")
+    assert scrubbed == {"note": f"mail {marker('email')}", "raw": marker("file_content")}
+    assert redactions == [Redaction("body.note", "email"), Redaction("body.raw", "file_content")]
+
+
 def test_the_noop_scrubber_changes_and_reports_nothing() -> None:
     fields = {"message": "alice@example.com", "extra": {"email": "alice@example.com"}}
     assert NOOP_SCRUBBER.scrub_fields(fields) == (fields, [])
@@ -272,6 +423,19 @@ HOSTILE = {
     "blocked keys without values": "user_id=" * 12_000,
     "an unclosed quote after a key": 'email="a ' * 11_000,
     "a quote then a document extension": "'" * 100_000 + ".pdf'",
+    "one long digit run": "4" * 100_000,
+    "digits and spaces": "4 " * 50_000,
+    "digit groups and dashes": "4111-" * 20_000,
+    "an almost-IBAN": "DE89 " + "3704 " * 20_000,
+    "almost-phone numbers": "+1 (" * 25_000,
+    "street numbers without a street": "12 Main " * 12_000,
+    "capitalised names without a date": "John Smith, " * 8_000,
+    "dates without a name": "1985-03-12 " * 9_000,
+    "JWT headers": "eyJ" * 33_000,
+    "credential schemes": "Bearer " * 14_000,
+    "url userinfo without an @": "x://" + "a:b" * 30_000,
+    "vendor key prefixes": "sk_live_" * 12_000,
+    "dotted octets after letters": "a.1.2.3" * 14_000,
 }
 
 

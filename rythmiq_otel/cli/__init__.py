@@ -11,12 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _alerts, _collector, _distro, _sink, _store
+from . import _alerts, _collector, _dashboard, _distro, _sink, _store
 from ._errors import CommandError
 
 __all__ = ["CommandError", "main"]
 
-_AREAS = (_store, _sink, _distro, _collector, _alerts)
+_AREAS = (_store, _sink, _distro, _collector, _dashboard, _alerts)
 
 
 def build_parser() -> argparse.ArgumentParser:

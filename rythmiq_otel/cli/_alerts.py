@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from ._errors import CommandError, first_line, guarded
-from ._store import _connect, _settings
+from ._store import _connect, _settings, require_migrated
 
 #: Exit status when a rule fires or a question fails (2 is "could not evaluate", as everywhere).
 EXIT_FIRING = EXIT_FAILED = 1
@@ -51,6 +52,7 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = guarded(load_alert_settings)
     with _connect(_settings()) as conn:
+        require_migrated(conn)
         try:
             # --notify: record this evaluation, unless another evaluator is recording one right now (then
             # it reports, and that one's states and posts stand).
@@ -73,6 +75,7 @@ def _report(args: argparse.Namespace) -> int:
     from rythmiq_otel.console._report import build_report, render
 
     with _connect(_settings()) as conn:
+        require_migrated(conn)
         report = build_report(conn)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
@@ -80,3 +83,20 @@ def _report(args: argparse.Namespace) -> int:
         for line in render(report):
             print(line)
     return 0 if report.passed else EXIT_FAILED
+
+
+def start_beside_sink(database_url: str, say: Callable[[str], None]) -> Callable[[], None]:
+    """Start the alert loop ``up`` runs next to the sink; returns how to stop it.
+
+    A bad ``RYTHMIQ_ALERT*`` setting is one line and the alerts stay off: ingestion must not stop for an
+    alert typo, and the line says what to fix (``alerts check`` shows the same sentence with exit 2).
+    """
+    from rythmiq_otel.console.alerts import load_alert_settings, start_alert_loop
+    from rythmiq_otel.store import SettingsError
+
+    try:
+        settings = load_alert_settings()
+    except SettingsError as err:
+        say(f"alerts: not started: {err}")
+        return lambda: None
+    return start_alert_loop(database_url, settings, say)

@@ -72,6 +72,8 @@ def _up(args: argparse.Namespace) -> int:
 
     from rythmiq_otel.store.sink._up import up
 
+    from ._dashboard import beside_sink
+
     generated = None
     try:
         settings = _settings(args)
@@ -82,7 +84,10 @@ def _up(args: argparse.Namespace) -> int:
         generated = secrets.token_urlsafe(24)
         settings = _settings(args, token=generated)
     token_generated = generated is not None
-    guarded(lambda: up(settings, token_generated=token_generated, say=lambda line: print(line, flush=True)))
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    guarded(lambda: up(settings, token_generated=token_generated, say=say, beside=beside_sink(say)))
     return 0
 
 

@@ -143,18 +143,25 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def require_migrated(conn: psycopg.Connection) -> None:
+    """A one-line ``CommandError`` when migrations are pending (the tables a command reads may be missing)."""
+    from rythmiq_otel.store import pending_migrations
+
+    pending = guarded(lambda: pending_migrations(conn))
+    if pending:
+        raise CommandError(
+            f"{len(pending)} migrations are pending (first: {pending[0].name});"
+            " run `rythmiq-otel migrate` first"
+        )
+
+
 def _maintain(args: argparse.Namespace) -> int:
     import psycopg
 
-    from rythmiq_otel.store import pending_migrations, run_maintenance
+    from rythmiq_otel.store import run_maintenance
 
     with _connect(_settings()) as conn:
-        pending = guarded(lambda: pending_migrations(conn))
-        if pending:
-            raise CommandError(
-                f"{len(pending)} migrations are pending (first: {pending[0].name});"
-                " run `rythmiq-otel migrate` first"
-            )
+        require_migrated(conn)
         try:
             steps = run_maintenance(conn)
         except psycopg.Error as err:

@@ -28,7 +28,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from rythmiq_otel.pii import DEFAULT_SCRUBBER, Redaction
+from rythmiq_otel.pii import DEFAULT_SCRUBBER
 from rythmiq_otel.store._trace import timeline
 
 from .dashboards import dashboard_names, run_dashboard
@@ -224,6 +224,10 @@ class _Table:
     time_column: str | None
 
 
+#: When a table has no retention_policy row, the first of these timestamptz columns says when a row came.
+_TIME_COLUMNS: Final = ("created_at", "timestamp", "time", "start_time", "bucket", "updated_at")
+
+
 def _scannable_tables(conn: psycopg.Connection) -> list[_Table]:
     """Every telemetry table of the schema (partitioned parents, not their partitions) with its text and
     JSON columns and the column that says when a row was written."""
@@ -233,8 +237,7 @@ def _scannable_tables(conn: psycopg.Connection) -> list[_Table]:
                    'text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'json'::regtype, 'jsonb'::regtype,
                    'text[]'::regtype, 'varchar[]'::regtype)),
                (SELECT p.time_column FROM retention_policy p WHERE p.table_name = c.relname),
-               array_agg(a.attname) FILTER (WHERE a.attname IN ('created_at', 'updated_at')
-                                            AND a.atttypid = 'timestamptz'::regtype)
+               array_agg(a.attname) FILTER (WHERE a.atttypid = 'timestamptz'::regtype)
         FROM pg_class c
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
@@ -246,29 +249,25 @@ def _scannable_tables(conn: psycopg.Connection) -> list[_Table]:
     for name, columns, policy_time, stamps in rows:
         if name in NOT_TELEMETRY or not columns:
             continue
-        time_column = policy_time or ("created_at" if stamps and "created_at" in stamps else
-                                      (stamps[0] if stamps else None))
+        preferred = [policy_time, *_TIME_COLUMNS]
+        time_column = next((column for column in preferred if column in (stamps or ())), None)
         tables.append(_Table(name, tuple(columns), time_column))
     return tables
 
 
-def _redactions(value: Any) -> list[Redaction]:
-    """What the shared rules find in one stored value. Column names are ours, so no key rule is applied
-    to them (a column called ``payload`` is not a webhook body); keys inside JSON are user data and are."""
-    if isinstance(value, str):
-        return DEFAULT_SCRUBBER.scrub_text(value)[1]
-    if isinstance(value, dict):
-        return DEFAULT_SCRUBBER.scrub_fields(value)[1]
-    if isinstance(value, list):
-        return DEFAULT_SCRUBBER.scrub_value("items", value)[1]
-    return []
-
-
 def _pii(conn: psycopg.Connection, now: datetime) -> Verdict:
+    """Scan the recent rows: every value is read as text (JSON too) and each distinct value of a column is
+    scanned once, its hits counted as often as it occurs -- telemetry repeats itself (statuses, resource
+    attributes, messages), so this is several times faster than scanning every row, with the same counts.
+
+    Strings are scanned as free text (a JSON document in one is walked as data, with the key rules for its
+    keys, which come from the services); column names are ours, so no key rule applies to them (a column
+    called ``payload`` is not a webhook body).
+    """
     hits: Counter[tuple[str, str]] = Counter()
     scanned: dict[str, Any] = {}
     for table in _scannable_tables(conn):
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+        columns = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in table.columns)
         if table.time_column:
             query = sql.SQL("SELECT {} FROM {} WHERE {t} > %(now)s - interval '24 hours' AND {t} <= %(now)s"
                             " ORDER BY {t} DESC LIMIT %(limit)s").format(
@@ -276,10 +275,11 @@ def _pii(conn: psycopg.Connection, now: datetime) -> Verdict:
         else:
             query = sql.SQL("SELECT {} FROM {} LIMIT %(limit)s").format(columns, sql.Identifier(table.name))
         rows = conn.execute(query, {"now": now, "limit": PII_SAMPLE_ROWS}).fetchall()
-        for row in rows:
-            for column, value in zip(table.columns, row, strict=True):
-                for redaction in _redactions(value):
-                    hits[f"{table.name}.{column}", redaction.rule] += 1
+        for index, column in enumerate(table.columns):
+            values = Counter(row[index] for row in rows if row[index] is not None)
+            for value, occurrences in values.items():
+                for redaction in DEFAULT_SCRUBBER.scrub_text(value)[1]:
+                    hits[f"{table.name}.{column}", redaction.rule] += occurrences
         scanned[table.name] = {"rows": len(rows), "columns": list(table.columns),
                                "window": "24h" if table.time_column else "all",
                                "sampled": len(rows) == PII_SAMPLE_ROWS}

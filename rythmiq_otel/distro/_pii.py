@@ -1,9 +1,14 @@
-"""The in-process PII layer (§1.4, first of three): report redactions, and scrub spans before export.
+"""The in-process PII layer (§1.4, first of three): report redactions, and scrub every signal before export.
 
 The rules live in ``rythmiq_otel.pii`` (shared with the sink). The log pipeline calls
-``DEFAULT_SCRUBBER.scrub_fields`` itself (``logs._scrub``) and hands any hits to :func:`report`; spans are
-immutable once ended, so they are scrubbed on the way out by :class:`ScrubbingSpanExporter`, which wraps
-the real exporter -- off the calling thread, in the batch processor's worker.
+``current_scrubber().scrub_fields`` itself (``logs._scrub``) and hands any hits to :func:`report`; spans
+are immutable once ended, so they are scrubbed on the way out by :class:`ScrubbingSpanExporter`, which
+wraps the real exporter -- off the calling thread, in the batch processor's worker. What does not come
+through either is covered here too: :class:`ScrubbingLogRecordProcessor` is the first processor of our
+``LoggerProvider``, so every record written through the Logs API -- by the upstream ``LoggingHandler``, a
+library, any handler a package adds -- is scrubbed in place before a batch queue sees it (the distro owns
+the log path); :class:`ScrubbingMetricExporter` scrubs data point attributes and names per export (in the
+reader's thread); :func:`scrub_resource` scrubs the resource once.
 
 A hit is counted in ``rythmiq_pii_redactions_total{layer="sdk", rule}`` and reported as a WARN log record
 (event ``pii.redacted``) that names key paths and rules only, never a value; repeats of the same report are
@@ -16,16 +21,33 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import Link, Status
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanKind, Status
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro.setup import _settings
 from rythmiq_otel.pii import DEFAULT_SCRUBBER, Redaction, Scrubber
 
-__all__ = ["LAYER", "RedactionReporter", "ScrubbingSpanExporter", "report", "scrub_span"]
+__all__ = [
+    "LAYER",
+    "RedactionReporter",
+    "ScrubbingLogRecordProcessor",
+    "ScrubbingMetricExporter",
+    "ScrubbingSpanExporter",
+    "current_scrubber",
+    "report",
+    "scrub_resource",
+    "scrub_span",
+]
 
 LAYER = "sdk"
 _log = logging.getLogger("rythmiq_otel.pii")
@@ -118,12 +140,28 @@ class RedactionReporter:
 
 
 report = RedactionReporter()
+_scrubbers: dict[tuple[str, tuple[str, ...]], Scrubber] = {}
+
+
+def current_scrubber() -> Scrubber:
+    """The scrubber for the settings in force: ``RYTHMIQ_PII_EXTRA`` picks blocklist (the shared default
+    one) or allowlist mode, with ``RYTHMIQ_PII_EXTRA_KEYS`` declared."""
+    settings = _settings.current()
+    if settings.pii_extra_mode == "blocklist" and not settings.pii_extra_keys:
+        return DEFAULT_SCRUBBER
+    key = (settings.pii_extra_mode, settings.pii_extra_keys)
+    scrubber = _scrubbers.get(key)
+    if scrubber is None:
+        scrubber = _scrubbers.setdefault(
+            key, Scrubber(extra_mode=settings.pii_extra_mode, declared_extra_keys=settings.pii_extra_keys)
+        )
+    return scrubber
 
 
 def scrub_span(
     span: ReadableSpan, scrubber: Scrubber = DEFAULT_SCRUBBER
 ) -> tuple[ReadableSpan, list[Redaction]]:
-    """Scrub a finished span's name, attributes, events, links and status description.
+    """Scrub a finished span's name, attributes, events, links, scope name and status description.
 
     Returns the span itself when nothing matched, else a scrubbed copy (a ``ReadableSpan`` cannot be
     changed). Recorded exceptions are span events, so their ``exception.message`` and
@@ -132,7 +170,9 @@ def scrub_span(
     found: list[Redaction] = []
     name, hits = scrubber.scrub_text(span.name, path="span.name")
     found += hits
-    attributes, hits = scrubber.scrub_attributes(span.attributes or {})
+    # A CLIENT span's server address is the service it called, not a user's (SERVER_ADDRESS_KEYS).
+    client = span.kind == SpanKind.CLIENT
+    attributes, hits = scrubber.scrub_attributes(span.attributes or {}, client_span=client)
     found += _under("span.attributes", hits)
     events = []
     for index, event in enumerate(span.events):
@@ -145,6 +185,12 @@ def scrub_span(
         link_attributes, hits = scrubber.scrub_attributes(link.attributes or {})
         found += _under(f"span.links[{index}].attributes", hits)
         links.append(Link(link.context, link_attributes) if hits else link)
+    scope = span.instrumentation_scope
+    if scope is not None:
+        scope_name, hits = scrubber.scrub_text(scope.name, path="span.scope.name")
+        if hits:
+            found += hits
+            scope = InstrumentationScope(scope_name, scope.version, scope.schema_url, scope.attributes)
     status = span.status
     if status.description:
         description, hits = scrubber.scrub_text(status.description, path="span.status.description")
@@ -165,7 +211,7 @@ def scrub_span(
         status=status,
         start_time=span.start_time,
         end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
+        instrumentation_scope=scope,
     )
     return copy, found
 
@@ -210,3 +256,111 @@ class ScrubbingSpanExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
         return self._inner.force_flush(timeout_millis)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What does not come through our log pipeline or a span: records written through the OTel Logs API (the
+# upstream logging instrumentation's LoggingHandler, which `opentelemetry-bootstrap -a install` adds, a
+# library calling the Logs API, a handler a package adds), metric data, the resource.
+# ----------------------------------------------------------------------------------------------------------
+class ScrubbingLogRecordProcessor(LogRecordProcessor):
+    """Scrubs every OTel log record in place (body, attributes, event name) before later processors.
+
+    Add it to the ``LoggerProvider`` before any other processor. The scrubber is looked up per record
+    (``_pii.current_scrubber``), so it follows the settings ``configure()`` installed.
+    """
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        """Replace what holds PII in ``log_record`` (a marker per hit) and report the hits."""
+        record = log_record.log_record
+        scrubber = current_scrubber()
+        found: list[Redaction] = []
+        body = record.body
+        if isinstance(body, str):
+            record.body, hits = scrubber.scrub_text(body, path="body")
+            found += hits
+        elif body is not None:
+            record.body, hits = scrubber.scrub_data(body, path="body")
+            found += hits
+        if record.attributes:
+            attributes, hits = scrubber.scrub_attributes(dict(record.attributes))
+            if hits:
+                record.attributes = attributes
+                found += _under("attributes", hits)
+        if record.event_name:
+            record.event_name, hits = scrubber.scrub_text(record.event_name, path="event_name")
+            found += hits
+        report(found)
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is held: every record is handled in ``on_emit``."""
+        return True
+
+
+class ScrubbingMetricExporter(MetricExporter):
+    """Wraps a metric exporter so no data point leaves with PII in its attributes or names.
+
+    The wrapped exporter's temporality and aggregation preferences are kept (the reader reads them here).
+    """
+
+    def __init__(self, inner: MetricExporter, scrubber: Scrubber = DEFAULT_SCRUBBER) -> None:
+        super().__init__(
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
+        )
+        self._inner = inner
+        self._scrubber = scrubber
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        """Export a scrubbed copy of ``metrics_data`` (the same object when nothing matched)."""
+        found: list[Redaction] = []
+        resource_metrics = [
+            replace(item, scope_metrics=[self._scope(scope, found) for scope in item.scope_metrics])
+            for item in metrics_data.resource_metrics
+        ]
+        report(found)
+        data = replace(metrics_data, resource_metrics=resource_metrics) if found else metrics_data
+        return self._inner.export(data, timeout_millis=timeout_millis, **kwargs)
+
+    def _scope(self, scope: Any, found: list[Redaction]) -> Any:
+        name, hits = self._scrubber.scrub_text(scope.scope.name, path="scope.name")
+        found += hits
+        metrics = [self._metric(metric, found) for metric in scope.metrics]
+        source = scope.scope
+        instrumentation = source
+        if hits:
+            instrumentation = InstrumentationScope(name, source.version, source.schema_url, source.attributes)
+        return replace(scope, scope=instrumentation, metrics=metrics)
+
+    def _metric(self, metric: Any, found: list[Redaction]) -> Any:
+        name, hits = self._scrubber.scrub_text(metric.name, path="metric.name")
+        found += hits
+        points = []
+        for point in metric.data.data_points:
+            attributes, point_hits = self._scrubber.scrub_attributes(dict(point.attributes or {}))
+            found += _under(f"metric.{name}.attributes", point_hits)
+            points.append(replace(point, attributes=attributes) if point_hits else point)
+        return replace(metric, name=name, data=replace(metric.data, data_points=points))
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Flush the wrapped exporter."""
+        return self._inner.force_flush(timeout_millis=timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Shut the wrapped exporter down."""
+        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def scrub_resource(resource: Resource, scrubber: Scrubber = DEFAULT_SCRUBBER) -> Resource:
+    """``resource`` with PII in its attributes redacted (itself when nothing matched); hits reported."""
+    attributes, hits = scrubber.scrub_attributes(dict(resource.attributes))
+    if not hits:
+        return resource
+    report(_under("resource", hits))
+    return Resource(attributes, resource.schema_url)
+

@@ -34,9 +34,7 @@ def test_check_on_an_empty_store_fires_nothing(database_url: str) -> None:
 
 def test_check_exits_1_and_names_the_firing_rule(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        for i in range(40):
-            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+        rows.failing_hour(conn)
     done = run(database_url, "alerts", "check")
     assert done.returncode == 1, done.stderr
     assert "FIRING           Error rate 10 % > 2 % over the last 1h (40 finished jobs)" in done.stdout
@@ -81,9 +79,7 @@ def test_check_exits_2_on_a_bad_setting(database_url: str) -> None:
 
 def test_check_notify_records_the_incident_and_posts_it_once(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        for i in range(40):
-            rows.job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+        rows.failing_hour(conn)
     with webhook_receiver() as receiver:
         for _ in range(2):
             done = run(database_url, "alerts", "check", "--notify", RYTHMIQ_ALERT_WEBHOOK_URL=receiver.url)
@@ -126,3 +122,11 @@ def test_report_exits_2_in_one_line_when_the_database_is_unreachable() -> None:
     done = run(f"postgresql://nobody@127.0.0.1:{port}/nothing", "report")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("rythmiq-otel report: cannot connect to ") and done.stderr.count("\n") == 1
+
+
+def test_commands_on_an_unmigrated_database_say_to_migrate(empty_database_url: str) -> None:
+    for command in (("alerts", "check"), ("report",)):
+        done = run(empty_database_url, *command)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.endswith("migrations are pending (first: 0001_config_and_partitioning.sql); "
+                                    "run `rythmiq-otel migrate` first\n")

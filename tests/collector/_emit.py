@@ -1,8 +1,9 @@
 """A real OTLP client in its own process: the upstream SDK exporters, no rythmiq_otel code at all.
 
 Run as ``python _emit.py SPEC.json ENDPOINT``. The spec is ``{"logs": [...], "spans": [...],
-"metrics": [...]}``: logs as ``{"body", "attributes", "trace_id"?}``, spans as ``{"name", "attributes",
-"events": [{"name", "attributes"}]}``, metrics as ``{"name", "attributes"}`` (one counter add each).
+"metrics": [...]}``: logs as ``{"body", "attributes", "trace_id"?, "event_name"?}``, spans as ``{"name",
+"attributes", "events": [{"name", "attributes"}], "scope"?}`` (the tracer's name), metrics as ``{"name",
+"attributes"}`` (one counter add each).
 ``"flush_every"`` sends the logs in several requests. Each signal is recorded in memory first and then
 exported with the OTLP exporter called directly (a batch or simple processor would swallow a failed
 export), so a zero exit status means the collector accepted every request.
@@ -46,6 +47,7 @@ def emit_logs(spec: dict[str, Any], endpoint: str, resource: Resource) -> None:
             body=record["body"],
             attributes=record.get("attributes"),
             context=_log_context(record.get("trace_id")),
+            event_name=record.get("event_name"),
         )
     records = finished.get_finished_logs()
     every = spec.get("flush_every") or len(records)
@@ -60,8 +62,8 @@ def emit_spans(spec: dict[str, Any], endpoint: str, resource: Resource) -> None:
     finished = InMemorySpanExporter()
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(SimpleSpanProcessor(finished))
-    tracer = provider.get_tracer("collector-test")
     for item in spec["spans"]:
+        tracer = provider.get_tracer(item.get("scope", "collector-test"))
         with tracer.start_as_current_span(item["name"], attributes=item.get("attributes")) as span:
             for event in item.get("events", []):
                 span.add_event(event["name"], attributes=event.get("attributes"))

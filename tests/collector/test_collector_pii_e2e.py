@@ -41,8 +41,14 @@ def _logs(canary: Canary) -> list[dict[str, Any]]:
         {"body": {canary.key: canary.value, "job_id": JOB_ID}, "attributes": common},
     ]
     if canary.text is not None:
-        logs.append({"body": f"while handling: {canary.text}", "attributes": {**common, "note": canary.text}})
+        logs.append({"body": f"while handling: {canary.text}", "attributes": {**common, "note": canary.text},
+                     "event_name": f"seen {canary.text}"})
     return logs
+
+
+def _named(canary: Canary) -> str:
+    """A name (span, event, scope, metric) that carries the canary, where it has a text form."""
+    return f"handle {canary.text}" if canary.text is not None else "stage"
 
 
 def _spec(path: Path) -> Path:
@@ -51,9 +57,10 @@ def _spec(path: Path) -> Path:
         "logs": [log for canary in CORPUS for log in _logs(canary)],
         "spans": [
             {
-                "name": "stage",
+                "name": _named(canary),
+                "scope": _named(canary),
                 "attributes": {"job_id": JOB_ID, canary.key: _scalar(canary.value)},
-                "events": [{"name": "detail", "attributes": {canary.key: _scalar(canary.value)}}],
+                "events": [{"name": _named(canary), "attributes": {canary.key: _scalar(canary.value)}}],
             }
             for canary in CORPUS
         ],

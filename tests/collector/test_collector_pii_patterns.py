@@ -1,6 +1,6 @@
 """The collector's PII layer judges keys and values as the shared rules in ``rythmiq_otel.pii`` do, and
-``collector/config.yaml`` carries exactly the patterns derived from them (no collector needed here; the
-end-to-end canary test runs them in the real binary)."""
+``collector/config.yaml`` carries exactly the ``transform/pii`` block derived from them (no collector
+needed here; the end-to-end canary test runs it in the real binary)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from rythmiq_otel.store.collector._pii_patterns import (
     VALUE_PATTERNS,
     key_pattern,
     kv_pattern,
-    ottl_literal,
     restored_safe_keys,
+    rewrite,
+    transform_yaml,
 )
 from tests.pii_canaries import Canary, canaries
+from tests.pii_false_positives import OPERATIONAL_VALUES, false_positive_records
 
 CONFIG = config_files("sidecar")[0].read_text()
 # Keys our services and their instrumentations really emit, beyond the pii tables themselves.
@@ -27,29 +29,28 @@ SEMCONV_KEYS = (
     "http.client_ip", "client.address", "net.peer.ip", "url.full", "http.url", "server.address",
     "network.peer.address", "user_agent.original", "http.target", "enduser.id", "exception.message",
     "exception.stacktrace", "host.name", "service.instance.id", "telemetry.sdk.name", "mime_type",
-    "file_size_bytes", "http.request.header.x_forwarded_for",
+    "file_size_bytes", "http.request.header.x_forwarded_for", "http.request.header.authorization",
+    "session.id", "container.image.name", "process.command_args", "db.statement",
+)
+# Spellings of the same words: camelCase, dots, dashes, underscores, and keys that only look alike.
+WORD_KEYS = (
+    "schemaFieldValue", "schema_field_value", "doc.fields.iban", "doc.fields.total", "payeeIban",
+    "github_access_token", "githubAccessToken", "X-Api-Key", "billingUserId", "uploadObjectKey",
+    "customerEmailAddress", "HTTPClientIP", "extraIP", "docker_image", "token_count", "last_login",
+    "zipCode", "shipDate", "iphone_model", "x-amz-signature", "userSession", "cardNumber", "payment.card",
 )
 
 
 def _key_corpus() -> list[str]:
     keys = set(pii.BLOCKED_KEYS) | set(pii.SAFE_KEYS) | set(SEMCONV_KEYS) | set(vocab.LOG_ATTRIBUTE_FIELDS)
     keys |= {vocab.EXTRA_PREFIX + key for key in (*pii.BLOCKED_KEYS, *vocab.CPU_METRICS_COLUMNS)}
-    keys |= {canary.key for canary in canaries(per_category=5)}
+    keys |= {canary.key for canary in canaries(per_category=5)} | set(WORD_KEYS)
     return sorted(keys)
 
 
-_OTTL_STRING = r'"(?:[^"\\]|\\.)*"'
-
-
-def _config_literals(function: str) -> set[str]:
-    """Every pattern the config passes to ``function(<target>, ...)``, as written in the OTTL statement."""
-    call = re.compile(rf'{function}\((?:attributes|body), (?:"value", )?({_OTTL_STRING})')
-    yaml_unquoted = CONFIG.replace("''", "'")  # the statements are YAML single-quoted scalars
-    return {match.group(1) for match in call.finditer(yaml_unquoted)}
-
-
-def _ottl(pattern: str) -> str:
-    return f'"{ottl_literal(pattern)}"'
+def test_the_config_carries_the_generated_transform() -> None:
+    assert transform_yaml() in CONFIG
+    assert rewrite(CONFIG) == CONFIG
 
 
 def test_key_pattern_blocks_exactly_what_pii_blocks() -> None:
@@ -65,24 +66,27 @@ def test_key_pattern_blocks_exactly_what_pii_blocks() -> None:
     assert disagreements == []
 
 
-def test_the_config_deletes_keys_with_the_derived_pattern() -> None:
-    assert _config_literals("delete_matching_keys") == {_ottl(key_pattern())}
-
-
 def test_the_config_puts_back_every_safe_key_the_pattern_would_delete() -> None:
     restored = set(re.findall(r"set\(attributes\[\"([^\"]+)\"\], cache\[", CONFIG))
     assert restored == set(restored_safe_keys())
     assert restored  # the safe-key exemption is exercised, not vacuous
 
 
-def test_the_config_masks_values_with_the_derived_detectors() -> None:
-    expected = {_ottl(pattern) for _, pattern in VALUE_PATTERNS} | {_ottl(kv_pattern())}
-    assert _config_literals("replace_all_patterns") == expected
-    assert _config_literals("replace_pattern") == expected
+def _python_replacement(replacement: str) -> str:
+    return re.sub(r"\$\{(\d)\}", r"\\g<\1>", replacement)
+
+
+def _mask(text: str) -> str:
+    """What the collector does to one string value: prose, the kv rule, then the detectors, in order."""
+    prose, *others = VALUE_PATTERNS
+    text = re.sub(prose[1], prose[2], text)
+    text = re.sub(kv_pattern(), _python_replacement(KV_REPLACEMENT), text)
+    for _, pattern, replacement in others:
+        text = re.sub(pattern, _python_replacement(replacement), text)
+    return text
 
 
 def test_a_key_value_hit_keeps_the_key_and_the_quotes() -> None:
-    assert CONFIG.count(f'{_ottl(kv_pattern())}, {_ottl(KV_REPLACEMENT)}'.replace("'", "''")) == 3
     masked = _mask('user_id=usr_1 and {"meta": {"user_id": "usr_2", "fields": {"total": "9"}}}')
     assert masked == (
         'user_id=[REDACTED:blocked_key] and {"meta": {"user_id": "[REDACTED:blocked_key]", '
@@ -90,19 +94,16 @@ def test_a_key_value_hit_keeps_the_key_and_the_quotes() -> None:
     )
 
 
-def test_every_detector_has_a_marker_in_the_config() -> None:
-    for rule, pattern in VALUE_PATTERNS:
-        assert f'{_ottl(pattern)}, "{pii.marker(rule)}"' in CONFIG.replace("''", "'"), rule
+def test_context_captured_around_a_hit_is_put_back() -> None:
+    assert _mask("postgres://app:pw-1@db.internal/x") == f"postgres://{pii.marker('secret')}@db.internal/x"
+    assert _mask("doc.203.0.113.7 and a_198.51.100.4") == (
+        f"doc.{pii.marker('ip_address')} and a_{pii.marker('ip_address')}"
+    )
 
 
-def _mask(text: str) -> str:
-    """What the collector does to one string value: the kv rule, then the detectors, in config order."""
-    prose, *others = VALUE_PATTERNS
-    text = re.sub(prose[1], pii.marker(prose[0]), text)
-    text = re.sub(kv_pattern(), re.sub(r"\$\{(\d)\}", r"\\g<\1>", KV_REPLACEMENT), text)
-    for rule, pattern in others:
-        text = re.sub(pattern, pii.marker(rule), text)
-    return text
+def test_every_detector_has_its_marker_in_the_replacement() -> None:
+    for rule, _, replacement in VALUE_PATTERNS:
+        assert pii.marker(rule) in replacement, rule
 
 
 @pytest.mark.parametrize("canary", [c for c in canaries(per_category=8) if c.text], ids=lambda c: c.token)
@@ -111,13 +112,24 @@ def test_value_detectors_mask_every_canary_text_form(canary: Canary) -> None:
     assert not any(needle.lower() in masked.lower() for needle in canary.needles)
 
 
-def test_value_detectors_leave_spec_fields_alone() -> None:
-    fields = {
-        "message": "OCR stage completed", "http_path": "/jobs/{job_id}/output", "level": "WARN",
-        "correlation_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "timestamp": "2026-01-30T14:23:45.123Z",
-        "error_code": "OCR_FAILURE", "latency_ms": "1847", "source": "worker/ocr.py:88",
-    }
-    assert {key: _mask(value) for key, value in fields.items()} == fields
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+@pytest.mark.parametrize("value", sorted({*OPERATIONAL_VALUES, *_strings(false_positive_records())}))
+def test_value_detectors_leave_the_false_positive_corpus_alone(value: str) -> None:
+    assert _mask(value) == value
+
+
+def test_loopback_and_unspecified_addresses_are_kept() -> None:
+    for text in ("http://127.0.0.1:8000", "http://0.0.0.0:8000", "[::1]:4318", "[::]:4320"):
+        assert _mask(text) == text
 
 
 def test_a_raw_user_id_becomes_the_spec_hash() -> None:

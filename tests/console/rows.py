@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -48,3 +48,17 @@ def api_requests(conn: psycopg.Connection, *, at: datetime, status: int, count: 
         (at, start or at, vocab.METRIC_API_REQUESTS, temporality,
          json.dumps({"method": "POST", "path": "/jobs", "status": str(status)}), count, uuid.uuid4()),
     )
+
+
+def failing_hour(conn: psycopg.Connection) -> None:
+    """40 jobs finished in the last hour (database clock), 4 failed: error_rate fires (10 % > 2 %)."""
+    now = conn.execute("SELECT now()").fetchone()[0]
+    for i in range(40):
+        job(conn, finished=now - timedelta(minutes=i + 1), failed=i < 4)
+
+
+def recovered_hour(conn: psycopg.Connection) -> None:
+    """396 more completed jobs in the last hour: after ``failing_hour``, 4 failures are 0.9 %, back to ok."""
+    now = conn.execute("SELECT now()").fetchone()[0]
+    for i in range(396):
+        job(conn, finished=now - timedelta(minutes=i % 50 + 1))

@@ -9,12 +9,14 @@ log line + one span from each of api, worker and webhook. API metrics are hourly
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from rythmiq_otel import vocab
 
@@ -64,10 +66,13 @@ class Seed:
         return [j for j in self.jobs if start <= j.created_at < end]
 
 
-def _offset(rng: random.Random, days: int) -> timedelta:
+def _offset(rng: random.Random, now: datetime, days: int) -> timedelta:
+    """How long before ``now`` a job was created: busier in the UTC day than at night."""
     while True:
         offset = timedelta(seconds=rng.uniform(60, days * 86400))
-        if all(abs(offset - b) > _MARGIN for b in _BOUNDARIES):
+        hour = (now - offset).hour
+        busy = 0.35 + 0.65 * math.sin(math.pi * max(0, hour - 5) / 18) if 5 <= hour <= 23 else 0.25
+        if rng.random() <= busy and all(abs(offset - b) > _MARGIN for b in _BOUNDARIES):
             return offset
 
 
@@ -85,7 +90,7 @@ def make_seed(now: datetime | None = None, *, jobs: int = 400, days: int = 12, s
         made.append(Job(
             job_id=uuid.UUID(int=rng.getrandbits(128)),
             correlation_id=uuid.UUID(int=rng.getrandbits(128)),
-            created_at=now - _offset(rng, days),
+            created_at=now - _offset(rng, now, days),
             status=status,
             path=path,
             temperature=temperature,
@@ -107,53 +112,56 @@ def make_seed(now: datetime | None = None, *, jobs: int = 400, days: int = 12, s
 
 def store(conn: psycopg.Connection, seed: Seed) -> None:
     """Write ``seed`` into a migrated database."""
-    with conn.transaction():
-        for j in seed.jobs:
-            conn.execute(
-                "INSERT INTO job_runs (job_id, correlation_id, status, processing_path,"
-                " execution_temperature, created_at, completed_at, error_code)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (j.job_id, j.correlation_id, j.status, j.path, j.temperature, j.created_at,
-                 j.created_at + timedelta(seconds=j.wall_seconds) if j.ran else None, j.error_code))
-            if j.ran:
-                conn.execute(
-                    "INSERT INTO cpu_metrics (job_id, correlation_id, execution_temperature, processing_path,"
-                    " total_cpu_seconds, total_wall_seconds, quality_score, ocr_confidence, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (j.job_id, j.correlation_id, j.temperature, j.path, j.cpu_seconds, j.wall_seconds,
-                     j.quality, j.ocr, j.created_at))
-            if j.error_code:
-                conn.execute(
-                    "INSERT INTO error_events (job_id, error_code, error_stage, processing_path,"
-                    " created_at, correlation_id) VALUES (%s, %s, 'ocr', %s, %s, %s)",
-                    (j.job_id, j.error_code, j.path, j.created_at, j.correlation_id))
-            for step, service in enumerate(("api", "worker", "webhook")):
-                at = j.created_at + timedelta(milliseconds=300 * step)
-                conn.execute(
-                    "INSERT INTO logs (\"timestamp\", level, service, job_id, correlation_id, message,"
-                    " event_name, dedup_key) VALUES (%s, 'INFO', %s, %s, %s, %s, %s, %s)",
-                    (at, service, j.job_id, j.correlation_id, f"{service} handled the job",
-                     f"{service}.seeded", uuid.uuid4()))
-                conn.execute(
-                    "INSERT INTO spans (trace_id, span_id, name, kind, start_time, end_time, duration_ms,"
-                    " status_code, service, correlation_id, job_id)"
-                    " VALUES (%s, %s, %s, 'SERVER', %s, %s, 250, 'OK', %s, %s, %s)",
-                    (j.correlation_id.hex, f"{step:016x}", f"{service} span", at,
-                     at + timedelta(milliseconds=250), service, j.correlation_id, j.job_id))
-        for p in seed.api:
-            attrs = {"method": p.method, "path": p.path, "status": p.status}
-            conn.execute(
-                "INSERT INTO metric_points (\"time\", metric_name, kind, temporality, is_monotonic, service,"
-                " attributes, value, dedup_key) VALUES (%s, %s, 'sum', 'delta', true, 'api', %s, %s, %s)",
-                (p.at, vocab.METRIC_API_REQUESTS, psycopg.types.json.Jsonb(attrs), p.requests, uuid.uuid4()))
-            conn.execute(
-                "INSERT INTO metric_points (\"time\", metric_name, kind, temporality, service, attributes,"
-                " count, sum, bucket_bounds, bucket_counts, dedup_key)"
-                " VALUES (%s, %s, 'histogram', 'delta', 'api', %s, %s, %s, %s, %s, %s)",
-                (p.at, vocab.METRIC_API_LATENCY,
-                 psycopg.types.json.Jsonb({"method": p.method, "path": p.path}),
-                 sum(p.latency_counts), 0.1 * sum(p.latency_counts),
-                 [float(b) for b in vocab.API_LATENCY_BUCKETS], p.latency_counts, uuid.uuid4()))
+    ran = [j for j in seed.jobs if j.ran]
+    services = ("api", "worker", "webhook")
+    steps = [(j, step, service) for j in seed.jobs for step, service in enumerate(services)]
+    bounds = [float(b) for b in vocab.API_LATENCY_BUCKETS]
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO job_runs (job_id, correlation_id, status, processing_path,"
+            " execution_temperature, created_at, completed_at, error_code)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(j.job_id, j.correlation_id, j.status, j.path, j.temperature, j.created_at,
+              j.created_at + timedelta(seconds=j.wall_seconds) if j.ran else None, j.error_code)
+             for j in seed.jobs])
+        cur.executemany(
+            "INSERT INTO cpu_metrics (job_id, correlation_id, execution_temperature, processing_path,"
+            " total_cpu_seconds, total_wall_seconds, quality_score, ocr_confidence, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(j.job_id, j.correlation_id, j.temperature, j.path, j.cpu_seconds, j.wall_seconds, j.quality,
+              j.ocr, j.created_at) for j in ran])
+        cur.executemany(
+            "INSERT INTO error_events (job_id, error_code, error_stage, processing_path, created_at,"
+            " correlation_id) VALUES (%s, %s, 'ocr', %s, %s, %s)",
+            [(j.job_id, j.error_code, j.path, j.created_at, j.correlation_id) for j in ran if j.error_code])
+        cur.executemany(
+            "INSERT INTO logs (\"timestamp\", level, service, job_id, correlation_id, message, event_name,"
+            " dedup_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(j.created_at + timedelta(milliseconds=300 * step),
+              "ERROR" if service == "worker" and j.error_code else "INFO", service, j.job_id,
+              j.correlation_id, f"{service} handled the job", f"{service}.seeded", uuid.uuid4())
+             for j, step, service in steps])
+        cur.executemany(
+            "INSERT INTO spans (trace_id, span_id, name, kind, start_time, end_time, duration_ms,"
+            " status_code, service, correlation_id, job_id)"
+            " VALUES (%s, %s, %s, 'SERVER', %s, %s, 250, 'OK', %s, %s, %s)",
+            [(j.correlation_id.hex, f"{step:016x}", f"{service} span",
+              j.created_at + timedelta(milliseconds=300 * step),
+              j.created_at + timedelta(milliseconds=300 * step + 250), service, j.correlation_id, j.job_id)
+             for j, step, service in steps])
+        cur.executemany(
+            "INSERT INTO metric_points (\"time\", metric_name, kind, temporality, is_monotonic, service,"
+            " attributes, value, dedup_key) VALUES (%s, %s, 'sum', 'delta', true, 'api', %s, %s, %s)",
+            [(p.at, vocab.METRIC_API_REQUESTS,
+              Jsonb({"method": p.method, "path": p.path, "status": p.status}), p.requests, uuid.uuid4())
+             for p in seed.api])
+        cur.executemany(
+            "INSERT INTO metric_points (\"time\", metric_name, kind, temporality, service, attributes,"
+            " count, sum, bucket_bounds, bucket_counts, dedup_key)"
+            " VALUES (%s, %s, 'histogram', 'delta', 'api', %s, %s, %s, %s, %s, %s)",
+            [(p.at, vocab.METRIC_API_LATENCY, Jsonb({"method": p.method, "path": p.path}),
+              sum(p.latency_counts), 0.1 * sum(p.latency_counts), bounds, p.latency_counts, uuid.uuid4())
+             for p in seed.api])
 
 
 def percentile_cont(values: list[float], q: float) -> float | None:

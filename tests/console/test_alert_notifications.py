@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -24,8 +24,6 @@ from rythmiq_otel.console.alerts import (
 )
 from tests.console import rows
 from tests.console.webhook_receiver import Receiver, webhook_receiver
-
-MIN = timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -45,24 +43,6 @@ def settings_for(receiver: Receiver | None, **env: str) -> AlertSettings:
     return load_alert_settings({**environ, **env})
 
 
-def now(conn: psycopg.Connection) -> datetime:
-    return conn.execute("SELECT now()").fetchone()[0]
-
-
-def failing_hour(conn: psycopg.Connection) -> None:
-    """40 finished jobs in the last hour, 4 failed: error_rate fires (10 % > 2 %)."""
-    at = now(conn)
-    for i in range(40):
-        rows.job(conn, finished=at - (i + 1) * MIN, failed=i < 4)
-
-
-def recovered_hour(conn: psycopg.Connection) -> None:
-    """Enough completed jobs that the 4 failures are 0.9 %: error_rate is back to ok (<= 1 %)."""
-    at = now(conn)
-    for i in range(396):
-        rows.job(conn, finished=at - (i % 50 + 1) * MIN)
-
-
 def states(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT rule, state FROM alert_states").fetchall())
 
@@ -71,7 +51,7 @@ def test_many_evaluations_post_one_open_and_one_resolve(conn: psycopg.Connection
     settings = settings_for(receiver, RYTHMIQ_ALERT_DASHBOARD_URL="https://ops.example.com/operations")
     assert record(conn, settings) is not None
     assert states(conn)["error_rate"] == "insufficient_data"
-    failing_hour(conn)
+    rows.failing_hour(conn)
     for _ in range(5):
         record(conn, settings)
         deliver_due(conn, settings)
@@ -85,7 +65,7 @@ def test_many_evaluations_post_one_open_and_one_resolve(conn: psycopg.Connection
     since = conn.execute("SELECT since FROM alert_states WHERE rule = 'error_rate'").fetchone()[0]
     assert since.isoformat() == opened["started_at"]
 
-    recovered_hour(conn)
+    rows.recovered_hour(conn)
     for _ in range(5):
         record(conn, settings)
         deliver_due(conn, settings)
@@ -131,9 +111,9 @@ def _race(database_url: str, receiver: Receiver) -> None:
         assert errors == []
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        failing_hour(conn)
+        rows.failing_hour(conn)
         race()
-        recovered_hour(conn)
+        rows.recovered_hour(conn)
         race()
         assert conn.execute("SELECT count(*) FROM alert_incidents").fetchone()[0] == 1
 
@@ -141,7 +121,7 @@ def _race(database_url: str, receiver: Receiver) -> None:
 def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(conn: psycopg.Connection) -> None:
     with webhook_receiver(fail_first=2) as receiver:
         settings = settings_for(receiver)
-        failing_hour(conn)
+        rows.failing_hour(conn)
         record(conn, settings)
         assert deliver_due(conn, settings) == 0
         attempts, error, wait = conn.execute(
@@ -163,7 +143,7 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(conn: psyco
 def test_a_notification_is_given_up_after_the_maximum_attempts(conn: psycopg.Connection) -> None:
     with webhook_receiver(fail_first=100) as receiver:
         settings = settings_for(receiver, RYTHMIQ_ALERT_WEBHOOK_MAX_ATTEMPTS="2")
-        failing_hour(conn)
+        rows.failing_hour(conn)
         record(conn, settings)
         deliver_due(conn, settings)
         conn.execute("UPDATE alert_notifications SET next_attempt_at = now()")
@@ -175,13 +155,39 @@ def test_a_notification_is_given_up_after_the_maximum_attempts(conn: psycopg.Con
     assert given_up == (2, True)
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 404, 503])
+def test_a_redirect_or_an_error_answer_is_not_a_delivery(conn: psycopg.Connection, status: int) -> None:
+    with webhook_receiver(fail_first=1, fail_status=status) as receiver:
+        settings = settings_for(receiver)
+        rows.failing_hour(conn)
+        record(conn, settings)
+        assert deliver_due(conn, settings) == 0
+        assert (receiver.posts, receiver.gets) == ([], 0)
+    sent, error = conn.execute("SELECT sent_at, last_error FROM alert_notifications").fetchone()
+    assert sent is None
+    assert error.startswith(f"the receiver answered HTTP {status}")
+    assert "/hooks/T0/secret" not in error
+
+
+def test_an_unreachable_receiver_is_a_failed_attempt(conn: psycopg.Connection) -> None:
+    with webhook_receiver() as receiver:
+        url = receiver.url
+    settings = settings_for(receiver)  # the server is gone: connection refused
+    assert settings.webhook_url == url
+    rows.failing_hour(conn)
+    record(conn, settings)
+    assert deliver_due(conn, settings) == 0
+    error = conn.execute("SELECT last_error FROM alert_notifications").fetchone()[0]
+    assert error.startswith("cannot reach the receiver (ConnectionRefusedError")
+
+
 def test_a_resolve_waits_for_its_open_to_be_delivered(conn: psycopg.Connection) -> None:
     with webhook_receiver(fail_first=1) as receiver:
         settings = settings_for(receiver)
-        failing_hour(conn)
+        rows.failing_hour(conn)
         record(conn, settings)
         deliver_due(conn, settings)  # the open fails once
-        recovered_hour(conn)
+        rows.recovered_hour(conn)
         record(conn, settings)
         deliver_due(conn, settings)  # the resolve is due, but the open is not sent yet
         assert receiver.transitions() == []
@@ -192,7 +198,7 @@ def test_a_resolve_waits_for_its_open_to_be_delivered(conn: psycopg.Connection) 
 
 def test_posts_are_signed_when_a_secret_is_set(conn: psycopg.Connection, receiver: Receiver) -> None:
     settings = settings_for(receiver, RYTHMIQ_ALERT_WEBHOOK_SECRET="s3cret")
-    failing_hour(conn)
+    rows.failing_hour(conn)
     record(conn, settings)
     deliver_due(conn, settings)
     (post,) = receiver.posts
@@ -206,7 +212,7 @@ def test_posts_are_signed_when_a_secret_is_set(conn: psycopg.Connection, receive
 
 def test_without_a_webhook_incidents_are_recorded_and_nothing_is_queued(conn: psycopg.Connection) -> None:
     settings = settings_for(None)
-    failing_hour(conn)
+    rows.failing_hour(conn)
     record(conn, settings)
     assert conn.execute("SELECT count(*) FROM alert_incidents WHERE resolved_at IS NULL").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM alert_notifications").fetchone()[0] == 0
@@ -216,7 +222,7 @@ def test_without_a_webhook_incidents_are_recorded_and_nothing_is_queued(conn: ps
 def test_turning_a_firing_rule_off_resolves_its_incident(
     conn: psycopg.Connection, receiver: Receiver
 ) -> None:
-    failing_hour(conn)
+    rows.failing_hour(conn)
     record(conn, settings_for(receiver))
     record(conn, settings_for(receiver, RYTHMIQ_ALERTS_DISABLED="error_rate"))
     deliver_due(conn, settings_for(receiver))
@@ -226,7 +232,7 @@ def test_turning_a_firing_rule_off_resolves_its_incident(
 
 
 def test_a_warning_or_missing_data_keeps_the_incident_open(conn: psycopg.Connection) -> None:
-    failing_hour(conn)
+    rows.failing_hour(conn)
     settings = settings_for(None)
     record(conn, settings)
     record(conn, replace(settings, rules=tuple(
@@ -237,7 +243,7 @@ def test_a_warning_or_missing_data_keeps_the_incident_open(conn: psycopg.Connect
 
 def test_the_loop_up_runs_evaluates_and_posts(database_url: str, receiver: Receiver) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        failing_hour(conn)
+        rows.failing_hour(conn)
     lines: list[str] = []
     stop = start_alert_loop(database_url, settings_for(receiver, RYTHMIQ_ALERT_INTERVAL_SECONDS="1"),
                             lines.append)

@@ -241,3 +241,19 @@ def test_api_5xx_counts_delta_and_cumulative_points(conn: psycopg.Connection) ->
     rows.api_requests(conn, at=AT - 2 * MIN, status=500, count=50, temporality="cumulative", start=start)
     measured = result(conn, "api_5xx")  # the cumulative series adds its increment, 10, not 50
     assert (measured.value, measured.sample) == (pytest.approx(20 / 110 * 100), 110)
+
+
+def test_a_non_finite_stored_value_is_not_judged(conn: psycopg.Connection) -> None:
+    rows.cpu(conn, at=AT - MIN, cpu_seconds=float("nan"))
+    burn = result(conn, "cpu_burn")
+    assert (burn.state, burn.value) == ("insufficient_data", None)
+    assert "not all finite" in burn.detail
+
+
+def test_quality_buckets_include_their_upper_bound(conn: psycopg.Connection) -> None:
+    # 0.5 is in the (0.25, 0.5] bucket, 0.5000001 in (0.5, 0.65]: the §3.2 `le` buckets, exactly.
+    for i in range(100):
+        rows.cpu(conn, at=AT - timedelta(days=2) - i * MIN, quality=0.5)
+        rows.cpu(conn, at=AT - i * MIN - MIN, quality=0.5 if i < 50 else 0.5000001)
+    half_moved = result(conn, "quality_shift")
+    assert half_moved.value == pytest.approx(psi([0, 50, 50, 0, 0, 0, 0, 0], [0, 100, 0, 0, 0, 0, 0, 0]))

@@ -4,7 +4,6 @@ computes from the seed."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -12,22 +11,7 @@ import pytest
 
 from rythmiq_otel.console.dashboards import DASHBOARDS, dashboard_names, run_dashboard, time_range
 
-from .seed import Seed, make_seed, percentile_cont, store
-
-
-@pytest.fixture(scope="module")
-def seeded(migrated_database_factory) -> Iterator[tuple[str, Seed]]:
-    url = migrated_database_factory()
-    seed = make_seed()
-    with psycopg.connect(url, autocommit=True) as conn:
-        store(conn, seed)
-    yield url, seed
-
-
-@pytest.fixture
-def conn(seeded: tuple[str, Seed]) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(seeded[0], autocommit=True) as connection:
-        yield connection
+from .seed import Seed, percentile_cont
 
 
 def _value(data: dict, panel: str, column: str) -> float:
@@ -81,7 +65,8 @@ def test_range_selector_changes_the_numbers(conn: psycopg.Connection) -> None:
 def test_api_panels_match_the_seed(conn: psycopg.Connection, seeded: tuple[str, Seed]) -> None:
     seed = seeded[1]
     data = run_dashboard(conn, "operations", "24h")
-    start = seed.now - timedelta(hours=24)
+    # API metrics are read from hourly rollups: the range starts at the top of its first hour.
+    start = (seed.now - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
     points = [p for p in seed.api if start <= p.at < seed.now]
     traffic = data["panels"]["api_traffic"]["rows"]
     assert sum(r["requests"] for r in traffic) == sum(p.requests for p in points)

@@ -1,6 +1,7 @@
 """A real HTTP server on a free port that records the alert webhooks it receives.
 
-``fail_first`` makes it answer 500 to that many posts before accepting, to exercise retries; ``delay``
+``fail_first`` makes it answer ``fail_status`` (500; a 3xx points elsewhere) to that many posts before
+accepting, to exercise retries; ``delay``
 makes each answer take that long, so concurrent deliverers overlap.
 """
 
@@ -31,7 +32,9 @@ class Receiver:
     url: str
     posts: list[Received] = field(default_factory=list)
     fail_first: int = 0
+    fail_status: int = 500
     delay: float = 0.0
+    gets: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def transitions(self) -> list[tuple[str, str]]:
@@ -41,7 +44,7 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(fail_first: int = 0, delay: float = 0.0) -> Iterator[Receiver]:
+def webhook_receiver(fail_first: int = 0, delay: float = 0.0, fail_status: int = 500) -> Iterator[Receiver]:
     """Serve on 127.0.0.1 and a free port until the block ends."""
     receiver: Receiver
 
@@ -55,7 +58,16 @@ def webhook_receiver(fail_first: int = 0, delay: float = 0.0) -> Iterator[Receiv
                     receiver.fail_first -= 1
                 else:
                     receiver.posts.append(Received(body, {k.lower(): v for k, v in self.headers.items()}))
-            self.send_response(500 if failing else 200)
+            self.send_response(receiver.fail_status if failing else 200)
+            if failing and 300 <= receiver.fail_status < 400:
+                self.send_header("Location", "/moved")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # what a followed redirect would turn the POST into
+            with receiver.lock:
+                receiver.gets += 1
+            self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -64,7 +76,7 @@ def webhook_receiver(fail_first: int = 0, delay: float = 0.0) -> Iterator[Receiv
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks/T0/secret"
-    receiver = Receiver(url=url, fail_first=fail_first, delay=delay)
+    receiver = Receiver(url=url, fail_first=fail_first, fail_status=fail_status, delay=delay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -50,6 +50,7 @@ def demo_env() -> Iterator[dict[str, str]]:
            if key not in ("DATABASE_URL", "RYTHMIQ_SINK_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS")},
         "RYTHMIQ_DATA_DIR": str(data_dir),
         "RYTHMIQ_SINK_PORT": "0",
+        "RYTHMIQ_DASHBOARD_PORT": "0",
         "RYTHMIQ_COLLECTOR_HTTP_ENDPOINT": f"localhost:{http}",
         "RYTHMIQ_COLLECTOR_GRPC_ENDPOINT": f"localhost:{grpc}",
         "RYTHMIQ_COLLECTOR_HEALTH_ENDPOINT": f"localhost:{health}",
@@ -126,11 +127,41 @@ def test_demo_runs_the_whole_system_then_stops_everything(demo_env: dict[str, st
     assert trace.group(1) in correlation_ids
 
 
+def test_backfill_first_then_the_live_run_and_not_twice(demo_env: dict[str, str]) -> None:
+    arguments = ("--jobs", "2", "--no-collector", "--backfill-days", "2", "--backfill-jobs-per-day", "300")
+    result = _demo(demo_env, *arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    sent = re.search(r"^history    ([\d,]+) jobs \(.*\) in \d+ s; rollups and views refreshed$", out,
+                     re.MULTILINE)
+    assert sent, out
+    history = int(sent.group(1).replace(",", ""))
+    assert 400 < history < 800
+    assert out.index("history    ") < out.index("services   ")  # the history before the live system
+    assert "landed     all 2 job(s)" in out
+
+    again = _demo(demo_env, *arguments)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "history    already in the store" in again.stdout
+    assert _processes_of_the_run(demo_env) == []
+    assert _rythmiq_otel(demo_env, "db", "start").returncode == 0
+    url = _rythmiq_otel(demo_env, "db", "url").stdout.strip()
+    with psycopg.connect(url) as conn:
+        days = conn.execute("SELECT count(DISTINCT created_at::date) FROM job_runs").fetchone()
+        total = conn.execute("SELECT count(*) FROM job_runs").fetchone()
+        daily = conn.execute("SELECT count(*) FROM cpu_metrics_daily").fetchone()
+    assert days is not None and days[0] >= 2 and daily is not None and daily[0] >= 2
+    assert total == (history + 4,)
+
+
 def test_bad_input_is_one_line(demo_env: dict[str, str]) -> None:
     bad_jobs = _demo(demo_env, "--jobs", "zero")
     assert (bad_jobs.returncode, bad_jobs.stdout) == (2, "")
     assert bad_jobs.stderr.count("\n") == 1
     assert "--jobs" in bad_jobs.stderr and "'zero'" in bad_jobs.stderr
+    bad_days = _demo(demo_env, "--backfill-days", "91")
+    assert (bad_days.returncode, bad_days.stdout) == (2, "")
+    assert "--backfill-days" in bad_days.stderr and "from 0 to 90" in bad_days.stderr
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

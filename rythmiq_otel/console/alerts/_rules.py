@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import psycopg
+from psycopg import sql
 
 from rythmiq_otel import vocab
 
@@ -223,18 +224,27 @@ def psi(current: list[int], baseline: list[int]) -> float:
     return total
 
 
+def _bucket_case(column: str, bounds: list[float]) -> sql.Composable:
+    """``CASE WHEN col <= b0 THEN 0 WHEN col <= b1 THEN 1 ... ELSE n END``: the index of the §3.2 bucket
+    (upper bounds inclusive, like a Prometheus ``le``) a value falls in."""
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} <= {} THEN {}").format(sql.Identifier(column), sql.Literal(bound), sql.Literal(i))
+        for i, bound in enumerate(bounds)
+    )
+    return sql.SQL("CASE {} ELSE {} END").format(whens, sql.Literal(len(bounds)))
+
+
 def _quality_shift(conn: psycopg.Connection, rule: RuleConfig, at: datetime, _: AlertSettings) -> Measurement:
     assert rule.baseline is not None
-    bounds = list(vocab.SCORE_BUCKETS)
-    rows = conn.execute("""
-        SELECT c.created_at > %(at)s - %(window)s AS current,
-               (SELECT count(*) FROM unnest(%(bounds)s::float8[]) b WHERE c.quality_score > b) AS bucket,
-               count(*)
-        FROM cpu_metrics c
-        WHERE c.quality_score IS NOT NULL
-          AND c.created_at > %(at)s - %(window)s - %(baseline)s AND c.created_at <= %(at)s
+    bounds = [float(b) for b in vocab.SCORE_BUCKETS]
+    rows = conn.execute(sql.SQL("""
+        SELECT created_at > %(at)s - %(window)s AS current, {bucket} AS bucket, count(*)
+        FROM cpu_metrics
+        WHERE quality_score IS NOT NULL
+          AND created_at > %(at)s - %(window)s - %(baseline)s AND created_at <= %(at)s
         GROUP BY 1, 2
-    """, {"at": at, "window": rule.window, "baseline": rule.baseline, "bounds": bounds}).fetchall()
+    """).format(bucket=_bucket_case("quality_score", bounds)),
+        {"at": at, "window": rule.window, "baseline": rule.baseline}).fetchall()
     current, baseline = [0] * (len(bounds) + 1), [0] * (len(bounds) + 1)
     for is_current, bucket, count in rows:
         (current if is_current else baseline)[bucket] += count
@@ -289,6 +299,10 @@ def evaluate_rule(
         return RuleResult(rule.name, spec.title, "off", None, rule.threshold, rule.warning, spec.unit, window,
                           0, rule.min_sample, spec.sample_unit, "turned off in RYTHMIQ_ALERTS_DISABLED")
     measured = spec.measure(conn, rule, at, settings)
+    if measured.value is not None and not math.isfinite(measured.value):
+        # NaN or infinity in a stored column: no verdict can be drawn from it, and JSON cannot carry it.
+        measured = replace(measured, value=None, detail=f"{measured.detail}; the stored values are not all "
+                           "finite numbers")
     threshold = measured.threshold if measured.threshold is not None else rule.threshold
     return RuleResult(rule.name, spec.title, judge(rule, measured), measured.value, threshold, rule.warning,
                       spec.unit, window, measured.sample, rule.min_sample, spec.sample_unit, measured.detail)

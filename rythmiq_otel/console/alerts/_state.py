@@ -35,6 +35,9 @@ def record(
     ``conn`` must be in autocommit mode (the transaction is this function's).
     """
     with conn.transaction():
+        # READ COMMITTED, unlike evaluate(): a REPEATABLE READ snapshot would be taken by the lock call
+        # itself, possibly just before the previous holder committed, and this round would then not see
+        # the incident that round opened. Each statement after the lock sees every committed round.
         row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,)).fetchone()
         if not row or not row[0]:
             return None

@@ -49,15 +49,27 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib turns a POST answered 301/302/303 into a bodiless GET, whose 200 would mark a notification
+    delivered that nobody received: a redirect is a failed post instead (fix the URL)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER: Final = urllib.request.build_opener(_NoRedirect)
+
+
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> None:
     """POST ``body``; returns on a 2xx answer, raises ``OSError`` saying why not (never the URL, which
     may carry a token)."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=POST_TIMEOUT_SECONDS) as answer:
+        with _OPENER.open(request, timeout=POST_TIMEOUT_SECONDS) as answer:
             answer.read(65536)
     except urllib.error.HTTPError as err:
-        raise OSError(f"the receiver answered HTTP {err.code}") from None
+        moved = " (a redirect: redirects are not followed)" if 300 <= err.code < 400 else ""
+        raise OSError(f"the receiver answered HTTP {err.code}{moved}") from None
     except urllib.error.URLError as err:
         raise OSError(f"cannot reach the receiver ({type(err.reason).__name__}: {err.reason})") from None
     except TimeoutError:

@@ -56,9 +56,12 @@ FROM slots s LEFT JOIN counted c ON c.time = s.time
 ORDER BY s.time"""
 
 
+# A cpu_metrics row is written when the worker finishes a job, so "completed" is "has a row and did not
+# fail"; the anti-join reads only the (few) failed jobs instead of joining every job of the range.
 _COMPLETED_WALL = f"""
-FROM cpu_metrics m JOIN job_runs j ON j.job_id = m.job_id AND j.status = 'completed'
-WHERE {_in_range("m.created_at")} AND m.total_wall_seconds IS NOT NULL"""
+FROM cpu_metrics m
+WHERE {_in_range("m.created_at")} AND m.total_wall_seconds IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM job_runs j WHERE j.job_id = m.job_id AND j.status = 'failed')"""
 
 _API_HOURLY = (
     f"metric_hourly_fresh(ARRAY['{vocab.METRIC_API_REQUESTS}', '{vocab.METRIC_API_LATENCY}'],"
@@ -70,6 +73,15 @@ _FINISHED = "jobs created in the range that finished (failed / (completed + fail
 _COMPLETED = "jobs that completed (cpu_metrics.total_wall_seconds; failed jobs are left out)"
 _ALL_CPU = "every job with a cpu_metrics row, failed ones included (they burn budget too)"
 _RAN = "every job the worker ran in the range (cpu_metrics rows, completed or failed)"
+
+_NO_JOBS = "No job was created in this range: job_runs has no rows for it (is the api exporting?)."
+_NO_COMPLETED = ("No job completed in this range: no cpu_metrics row of a completed job (the worker's"
+                 " job.metrics_summary event writes it).")
+_NO_ERRORS = "No errors in this range."
+_NO_API = "No api request metrics in this range (rythmiq_api_requests_total from the api)."
+_NO_CPU = "No cpu_metrics rows in this month (the worker's job.metrics_summary event writes them)."
+_NO_RUNS = ("No job ran in this range: no cpu_metrics rows (the worker's job.metrics_summary event"
+            " writes them).")
 
 OPERATIONS = Dashboard(
     name="operations",
@@ -91,6 +103,7 @@ WHERE created_at >= %(start)s::timestamptz - (least(%(end)s::timestamptz, now())
             visualisation="stat",
             unit="count",
             counts=_JOBS_COUNT + "; compared with the period of the same length before it",
+            empty=_NO_JOBS,
             compare="previous",
             width=4,
         ),
@@ -106,6 +119,7 @@ FROM job_runs WHERE {_in_range("created_at")}""",
             visualisation="stat",
             unit="percent",
             counts=_FINISHED,
+            empty=_NO_JOBS,
             target=Target(1.0),
             width=4,
         ),
@@ -119,6 +133,7 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="stat",
             unit="seconds",
             counts=_COMPLETED,
+            empty=_NO_COMPLETED,
             target=Target(30.0),
             width=4,
         ),
@@ -129,6 +144,8 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="bars",
             unit="count",
             counts=_JOBS_COUNT + ", per bucket of creation time",
+            empty=_NO_JOBS,
+            series=("jobs",),
         ),
         Panel(
             name="error_rate_over_time",
@@ -137,6 +154,8 @@ SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds) AS p95
             visualisation="lines",
             unit="percent",
             counts=_FINISHED + ", per bucket; no point where nothing finished",
+            empty=_NO_JOBS,
+            series=("error_rate",),
             target=Target(1.0, label="threshold"),
         ),
         Panel(
@@ -149,6 +168,7 @@ ORDER BY created_at DESC LIMIT 10""",
             visualisation="table",
             unit="count",
             counts="the last 10 error_events in the range (every recorded error, api and worker)",
+            empty=_NO_ERRORS,
             links={"job_id": "/jobs/{}"},
         ),
         Panel(
@@ -169,7 +189,10 @@ FROM slots s LEFT JOIN counted c ON c.time = s.time
 ORDER BY s.time""",
             visualisation="bars",
             unit="count",
-            counts="every api request (rythmiq_api_requests_total), 5xx responses as the line; hourly",
+            counts=("every api request (rythmiq_api_requests_total), 5xx responses as the line; read from"
+                    " hourly rollups, so the range starts at the top of its first hour"),
+            empty=_NO_API,
+            series=("requests", "server_errors"),
             width=7,
         ),
         Panel(
@@ -197,16 +220,23 @@ FROM requests r LEFT JOIN latency l ON l.method = r.method AND l.path = r.path
 ORDER BY r.requests DESC LIMIT 20""",
             visualisation="table",
             unit="count",
-            counts="api requests by method and route template: count, 5xx share (%), P95 latency (s)",
+            counts=("api requests by method and route template: count, 5xx share (%), P95 latency (s), over"
+                    " whole hours"),
+            empty=_NO_API,
             width=5,
         ),
         Panel(
             name="alerts",
             title="Alerts",
-            sql="SELECT * FROM alert_states",
+            sql="""
+SELECT title AS alert, state, summary, since, evaluated_at
+FROM alert_states
+ORDER BY array_position(ARRAY['firing', 'warning', 'insufficient_data', 'ok', 'off'], state), rule""",
             visualisation="alerts",
             unit="count",
-            counts="the alert rules and their current state",
+            counts="the alert rules (docs/alerts.md) and the state of their last evaluation",
+            empty=("No alert rule has been evaluated yet: `rythmiq-otel up` evaluates them every minute,"
+                   " `rythmiq-otel alerts check` once."),
             requires="alert_states",
         ),
     ),
@@ -256,6 +286,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU,
+            empty=_NO_CPU,
             of="budget_hours",
             width=4,
         ),
@@ -266,6 +297,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU + "; this month's pace carried to its end",
+            empty=_NO_CPU,
             target=Target(column="budget_hours", label="budget"),
             width=4,
         ),
@@ -279,6 +311,7 @@ COST = Dashboard(
             visualisation="stat",
             unit="hours",
             counts=_ALL_CPU + "; negative when over budget",
+            empty=_NO_CPU,
             of="budget_hours",
             width=4,
         ),
@@ -299,6 +332,8 @@ ORDER BY d.time""",
             visualisation="bars",
             unit="hours",
             counts=_ALL_CPU + "; the line is the budget spread evenly over the month's days",
+            empty=_NO_CPU,
+            series=("cpu_hours", "budget_pace_hours"),
         ),
         Panel(
             name="cpu_by_path",
@@ -312,6 +347,7 @@ ORDER BY p.hours DESC""",
             visualisation="barlist",
             unit="hours",
             counts=_ALL_CPU,
+            empty=_NO_CPU,
             width=6,
         ),
         Panel(
@@ -327,6 +363,7 @@ FROM t, LATERAL (VALUES ('overall', t.total_hours, t.jobs),
             visualisation="barlist",
             unit="seconds",
             counts=_ALL_CPU + "; cold includes model loading",
+            empty=_NO_CPU,
             series=("avg_cpu_seconds",),
             target=Target(0.72),
             width=6,
@@ -336,20 +373,23 @@ FROM t, LATERAL (VALUES ('overall', t.total_hours, t.jobs),
 
 
 def _distribution(column: str) -> str:
-    """Counts of ``column`` on the §3.2 buckets (upper bound inclusive, as a histogram's ``le``)."""
-    bounds = ", ".join(str(b) for b in vocab.SCORE_BUCKETS)
+    """Counts of ``column`` on the §3.2 buckets (upper bound inclusive, as a histogram's ``le``), in one
+    pass over the rows (a CASE picks each row's bucket), with the median."""
+    bounds = vocab.SCORE_BUCKETS
+    pick = " ".join(f"WHEN {column} <= {le} THEN {i}" for i, le in enumerate(bounds, 1))
+    labels = ", ".join(
+        f"({i}, '{'≤ ' + str(le) if i == 1 else f'{bounds[i - 2]}-{le}'}')" for i, le in enumerate(bounds, 1)
+    )
     return f"""
-WITH bounds AS (
-    SELECT le, lag(le) OVER (ORDER BY le) AS above
-    FROM unnest(ARRAY[{bounds}]::float8[]) AS b(le)
+WITH scores AS (
+    SELECT {column} AS v, CASE {pick} END AS i
+    FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL
 ),
-scores AS (SELECT {column} AS v FROM cpu_metrics WHERE {_in_range("created_at")} AND {column} IS NOT NULL),
+counted AS (SELECT i, count(*) AS jobs FROM scores GROUP BY i),
 median AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median FROM scores)
-SELECT CASE WHEN b.above IS NULL THEN '≤ ' || b.le ELSE b.above || ' to ' || b.le END AS bucket,
-       count(s.v) AS jobs, (SELECT median FROM median) AS median
-FROM bounds b LEFT JOIN scores s ON s.v <= b.le AND (b.above IS NULL OR s.v > b.above)
-GROUP BY b.le, b.above
-ORDER BY b.le"""
+SELECT b.bucket, coalesce(c.jobs, 0) AS jobs, (SELECT median FROM median) AS median
+FROM (VALUES {labels}) AS b(i, bucket) LEFT JOIN counted c ON c.i = b.i
+ORDER BY b.i"""
 
 
 PRODUCT = Dashboard(
@@ -371,6 +411,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="barlist",
             unit="count",
             counts=_RAN,
+            empty=_NO_RUNS,
         ),
         Panel(
             name="quality_distribution",
@@ -379,6 +420,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="histogram",
             unit="count",
             counts=_RAN + " with a quality score",
+            empty=_NO_RUNS,
             series=("jobs",),
             width=6,
         ),
@@ -389,6 +431,7 @@ GROUP BY 1 ORDER BY jobs DESC""",
             visualisation="histogram",
             unit="count",
             counts=_RAN + " with an OCR confidence",
+            empty=_NO_RUNS,
             series=("jobs",),
             width=6,
         ),
@@ -412,6 +455,8 @@ SELECT s.time, p.p50, p.p95, p.p99 FROM slots s LEFT JOIN pct p ON p.time = s.ti
             visualisation="lines",
             unit="seconds",
             counts=_COMPLETED + ", per bucket",
+            empty=_NO_COMPLETED,
+            series=("p50", "p95", "p99"),
         ),
         Panel(
             name="error_breakdown",
@@ -423,6 +468,7 @@ GROUP BY 1 ORDER BY errors DESC, error_code""",
             visualisation="barlist",
             unit="count",
             counts="every error_event in the range, by error code",
+            empty=_NO_ERRORS,
         ),
     ),
 )

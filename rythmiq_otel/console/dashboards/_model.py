@@ -51,7 +51,9 @@ class Panel:
         visualisation: how it is drawn.
         unit: the unit of its value columns.
         counts: which jobs (or requests) it counts, in one sentence -- shown under the panel.
-        series: for time series and lists, the value columns to draw (default: every column but the first).
+        empty: what is missing when it has nothing to show (its empty state).
+        series: the value columns to draw: required for time series (Grafana needs them before any row
+            exists); for lists and histograms the default is the second column.
         target: the target or threshold, drawn and judged where the spec gives one.
         compare: a ``stat``'s column holding the previous period's value (shown as a change).
         of: a ``stat``'s column holding the whole its value is a share of (shown as a bar).
@@ -66,6 +68,7 @@ class Panel:
     visualisation: Visualisation
     unit: Unit
     counts: str
+    empty: str
     series: tuple[str, ...] = ()
     target: Target | None = None
     compare: str | None = None

@@ -52,10 +52,12 @@ def _resolve(dashboard: Dashboard, key: str | None, now: datetime | None) -> Tim
 
 @contextmanager
 def read_only(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """``with read_only(conn):`` -- a read-only transaction in UTC (a savepoint if one is open)."""
+    """``with read_only(conn):`` -- a read-only transaction in UTC (a savepoint if one is open), with a
+    statement timeout far above the spec's 5 s page budget so a runaway query cannot pin the store."""
     with conn.transaction():
         conn.execute("SET LOCAL transaction_read_only = on")
         conn.execute("SET LOCAL TimeZone = 'UTC'")
+        conn.execute("SET LOCAL statement_timeout = '30s'")
         yield conn
 
 
@@ -87,6 +89,7 @@ def run_panel(conn: psycopg.Connection, panel: Panel, chosen: TimeRange) -> dict
         "visualisation": panel.visualisation,
         "unit": panel.unit,
         "counts": panel.counts,
+        "empty": panel.empty,
         "target": asdict(panel.target) if panel.target else None,
         "compare": panel.compare,
         "of": panel.of,

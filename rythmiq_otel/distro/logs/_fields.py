@@ -84,7 +84,15 @@ def fields_from_record(
         exc_type, exc, tb = record.exc_info
         fields["exception"] = {
             "type": exc_type.__qualname__ if exc_type else type(exc).__qualname__,
-            "message": str(exc),
+            "message": _exception_text(exc),
             "stacktrace": "".join(traceback.format_exception(exc_type, exc, tb)),
         }
     return fields
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or the placeholder the stdlib prints when that raises: the record is kept."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception str() failed>"

@@ -18,6 +18,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.trace import SpanContext
 
 from rythmiq_otel import vocab
+from rythmiq_otel.distro._pii import ScrubbingLogRecordProcessor
 from rythmiq_otel.distro.logs._backpressure import GATE
 
 __all__ = ["OtelLogBridge", "attributes_of"]
@@ -99,6 +100,7 @@ class OtelLogBridge:
             self._targets = [
                 (lp._batch_processor, True) if type(lp) is BatchLogRecordProcessor else (lp, False)
                 for lp in processors
+                if type(lp) is not ScrubbingLogRecordProcessor  # our records are scrubbed by the pipeline
             ]
             self._seen = processors
         return self._targets

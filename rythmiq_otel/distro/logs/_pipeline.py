@@ -15,7 +15,7 @@ from typing import Any
 from rythmiq_otel.distro.logs._conform import conform
 from rythmiq_otel.distro.logs._context import add_context
 from rythmiq_otel.distro.logs._fields import fields_from_record
-from rythmiq_otel.distro.logs._scrub import scrub
+from rythmiq_otel.distro.logs._scrub import scrub, scrub_arguments
 
 __all__ = ["STEPS", "Step", "record_fields", "render_json"]
 
@@ -36,7 +36,7 @@ def record_fields(record: logging.LogRecord, service: str, *, message: str | Non
     fields = fields_from_record(record, service, message=message)
     for step in STEPS:
         fields = step(fields)
-    return fields
+    return scrub_arguments(fields, record)  # the arguments are data: judged more strictly than the template
 
 
 def render_json(fields: dict[str, Any]) -> str:

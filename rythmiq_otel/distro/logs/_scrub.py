@@ -11,18 +11,19 @@ them to be UUIDs (anything else was moved into ``extra``, which is scrubbed).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
-from rythmiq_otel.distro._pii import report
+from rythmiq_otel.distro._pii import current_scrubber, report
 from rythmiq_otel.distro.setup import _settings
-from rythmiq_otel.pii import DEFAULT_SCRUBBER
+from rythmiq_otel.pii import STRICT_PROSE_WORDS, Redaction, marker
 
-__all__ = ["scrub"]
+__all__ = ["scrub", "scrub_arguments"]
 
 _SAFE_BY_CONSTRUCTION = frozenset(
     {"timestamp", "level", "service", "trace_id", "span_id", "correlation_id", "job_id"}
 )
-_scrub_fields = DEFAULT_SCRUBBER.scrub_fields
 
 
 def scrub(fields: dict[str, Any]) -> dict[str, Any]:
@@ -30,10 +31,42 @@ def scrub(fields: dict[str, Any]) -> dict[str, Any]:
     if not _settings.current().pii_guard:
         return fields
     open_text = {key: value for key, value in fields.items() if key not in _SAFE_BY_CONSTRUCTION}
-    scrubbed, redactions = _scrub_fields(open_text)
+    scrubbed, redactions = current_scrubber().scrub_fields(open_text)
     if redactions:
         report(redactions)
     if scrubbed is open_text:
         return fields
     # Rebuilt rather than updated: the walker may have renamed a key (a key that is itself PII).
     return {**{k: v for k, v in fields.items() if k in _SAFE_BY_CONSTRUCTION}, **scrubbed}
+
+
+def scrub_arguments(fields: dict[str, Any], record: logging.LogRecord) -> dict[str, Any]:
+    """Judge the ``%s`` arguments of ``record`` as data, more strictly than its template (``scrub`` saw
+    only the formatted message): an argument of ``STRICT_PROSE_WORDS`` words or more is document text.
+
+    Only arguments long enough for that judgement are looked at, so a record without them costs one
+    pass over its arguments. On a hit the message is formatted again from the scrubbed arguments.
+    """
+    args = record.args
+    if not args or not _settings.current().pii_guard:
+        return fields
+    items = list(args.items()) if isinstance(args, Mapping) else list(enumerate(args))
+    if not any(type(value) is str and value.count(" ") >= STRICT_PROSE_WORDS - 1 for _, value in items):
+        return fields
+    scrubber = current_scrubber()
+    found: list[Redaction] = []
+    scrubbed = {}
+    for name, value in items:
+        scrubbed[name] = value
+        if type(value) is str:
+            scrubbed[name], hits = scrubber.scrub_text(value, path=f"args[{name}]", strict=True)
+            found += hits
+    if not found:
+        return fields
+    try:
+        message = str(record.msg) % (scrubbed if isinstance(args, Mapping) else tuple(scrubbed.values()))
+    except (TypeError, ValueError):  # the template needs what a marker is not (%d): drop the whole message
+        message = marker(found[0].rule)
+    message, hits = scrubber.scrub_text(message)
+    report(found + hits)
+    return {**fields, "message": message}

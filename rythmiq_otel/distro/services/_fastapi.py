@@ -9,17 +9,21 @@ The route handlers report their events through ``_api_events``.
 
 from __future__ import annotations
 
+import functools
+import logging
 import types
 from typing import TYPE_CHECKING, Any
 
 from rythmiq_otel.distro.context._http_ingress import IngressMiddleware, RequestEventsMiddleware
+from rythmiq_otel.distro.setup import _settings
 
-if TYPE_CHECKING:  # starlette is the optional [fastapi] extra; configure() imports this module anyway
+if TYPE_CHECKING:  # starlette comes with FastAPI, which the app brings; configure() imports this anyway
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["install", "instrument_app"]
 
 _MARK = "_rythmiq_instrumented"
+_log = logging.getLogger("rythmiq_otel.distro")
 
 
 def instrument_app(app: Any) -> Any:
@@ -29,12 +33,10 @@ def instrument_app(app: Any) -> Any:
     OTel server span comes from opentelemetry-instrumentation-fastapi unless that already instrumented the
     app; the ingress layer is wrapped around whatever stack it built.
     """
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
     if getattr(app, _MARK, False):
         return app
     if not getattr(app, "_is_instrumented_by_opentelemetry", False):
-        FastAPIInstrumentor.instrument_app(app)
+        _add_server_span(app)
     app.add_middleware(RequestEventsMiddleware)
     instrumented_build = app.build_middleware_stack
 
@@ -44,6 +46,37 @@ def instrument_app(app: Any) -> Any:
     app.build_middleware_stack = types.MethodType(build_middleware_stack, app)
     setattr(app, _MARK, True)
     return app
+
+
+def _add_server_span(app: Any) -> None:
+    """The stock server span, unless ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` names fastapi (or ``*``).
+
+    Disabled, the app gets no FastAPI spans at all: recent FastAPI releases trace requests natively once
+    a global tracer provider exists (and step aside when the stock instrumentation is there), so their
+    ``telemetry`` switches -- the dict ``FastAPI(telemetry=...)`` fills -- are turned off too.
+
+    Without opentelemetry-instrumentation-fastapi (a dependency, but an environment can still lack it) the
+    app runs without the stock span, after one WARN -- a missing instrumentation must never fail a request.
+    """
+    disabled = _settings.current().disabled_instrumentations
+    if "fastapi" in disabled or "*" in disabled:
+        native = getattr(app, "_telemetry", None)
+        if isinstance(native, dict):
+            native.update(tracing=False, operation_spans=False)
+        return
+    try:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    except ImportError as exc:
+        _report_missing(str(exc))
+        return
+    FastAPIInstrumentor.instrument_app(app)
+
+
+@functools.cache
+def _report_missing(reason: str) -> None:
+    """One WARN per process (and reason), not one per app."""
+    # Short (under the PII guard's PROSE_WORDS), so the line is not taken for document text.
+    _log.warning("No FastAPI server spans: cannot import opentelemetry-instrumentation-fastapi (%s).", reason)
 
 
 def install() -> None:

@@ -24,7 +24,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from rythmiq_otel import vocab
-from rythmiq_otel.distro._pii import ScrubbingSpanExporter
+from rythmiq_otel.distro._pii import (
+    ScrubbingLogRecordProcessor,
+    ScrubbingMetricExporter,
+    ScrubbingSpanExporter,
+    scrub_resource,
+)
 from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
 from rythmiq_otel.distro.context._span_enrichment import BaggageSpanProcessor
 from rythmiq_otel.distro.metrics._catalog import views
@@ -95,8 +100,15 @@ def _batch_options(batch: BatchSettings) -> dict[str, int]:
 
 
 def build_providers(settings: Settings) -> Providers:
-    """Construct (not install) the providers ``settings`` describe."""
+    """Construct (not install) the providers ``settings`` describe.
+
+    With the PII guard on, nothing leaves without passing it: the resource is scrubbed once here, span and
+    metric exporters are wrapped, and the log provider's first processor scrubs every record emitted
+    through the Logs API, whoever emits it.
+    """
     resource = build_resource(settings)
+    if settings.pii_guard:
+        resource = scrub_resource(resource)
     tracer = TracerProvider(
         resource=resource,
         sampler=build_sampler(settings.sampler, settings.sampler_arg),
@@ -118,6 +130,7 @@ def build_providers(settings: Settings) -> Providers:
                 export_timeout_millis=settings.metric_export_timeout_ms,
             )
             for exporter in metric_exporters(settings.metrics, settings.temporality)
+            for exporter in ([ScrubbingMetricExporter(exporter)] if settings.pii_guard else [exporter])
         ]
         meter = MeterProvider(
             resource=resource,
@@ -130,6 +143,8 @@ def build_providers(settings: Settings) -> Providers:
     logger = None
     if settings.logs.exporters:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        if settings.pii_guard:
+            logger.add_log_record_processor(ScrubbingLogRecordProcessor())
         for exporter in log_exporters(settings.logs):
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from rythmiq_otel import vocab
+from rythmiq_otel import pii, vocab
 
 __all__ = ["BatchSettings", "ExportSettings", "Settings", "current", "load_settings", "set_current"]
 
@@ -41,7 +41,16 @@ Default ``INFO``, so DEBUG is off unless asked for (§6.1). The §6.4 always-log
 """
 
 ENABLE_METRICS_PERSISTENCE = "ENABLE_METRICS_PERSISTENCE"
-"""Spec Appendix B: ``true``/``false``; ``false`` stops exporting metrics (dev). Default ``true``."""
+"""Spec Appendix B ("disable metrics writes in dev"): ``true``/``false``. ``false`` turns off both ways this
+service's metrics reach the store: OTLP metric export (``metric_points``, runtime metrics included) and the
+worker's ``job.metrics_summary`` event (``cpu_metrics``). Logs, spans and the job's lifecycle events
+(``job_runs``, ``error_events``) are unaffected. Default ``true``."""
+
+RYTHMIQ_RUNTIME_METRICS = "RYTHMIQ_RUNTIME_METRICS"
+"""``true``/``false``: process CPU, memory, threads and GC through the upstream system-metrics
+instrumentation, OpenTelemetry names (``process.cpu.time``, ``process.memory.usage``,
+``cpython.gc.collections``, ...). Default ``true`` for the worker (the CPU-budgeted service), ``false`` for
+api and webhook."""
 
 RYTHMIQ_PII_GUARD = "RYTHMIQ_PII_GUARD"
 """``on``/``off`` (also ``true``/``false``, ``1``/``0``): the in-process PII guard (§1.4). Default ``on``.
@@ -60,7 +69,8 @@ OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
 """``true`` turns off traces, metrics and OTel log records; the JSON stdout logs stay. Default ``false``."""
 
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
-"""``service.name`` (free-form). Default ``rythmiq-<service>``."""
+"""``service.name`` (free-form). Default: ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES`` if there, else
+``rythmiq-<service>`` -- the SDK's order."""
 
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 """Extra resource attributes, ``key=value,key2=value2`` with URL-encoded values. Default empty."""
@@ -96,6 +106,11 @@ OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
 
 OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
 """See ``OTEL_TRACES_EXPORTER``. ``none`` keeps the JSON stdout lines and drops only the OTel records."""
+
+OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
+"""Comma-separated instrumentation entry point names not to load (upstream's variable; ``*`` for all).
+``fastapi`` also leaves out the FastAPI server span ``configure()`` adds; our request events and api
+metrics stay. Default: none."""
 
 OTEL_PROPAGATORS = "OTEL_PROPAGATORS"
 """Comma-separated propagator names (``tracecontext``, ``baggage``, any installed one, or ``none``).
@@ -193,10 +208,12 @@ class Settings:
     log_level: int
     pii_guard: bool
     metrics_persistence: bool
+    runtime_metrics: bool
     traces: ExportSettings
     metrics: ExportSettings
     logs: ExportSettings
     propagators: tuple[str, ...]
+    disabled_instrumentations: tuple[str, ...]
     sampler: str
     sampler_arg: float
     temporality: str
@@ -206,6 +223,8 @@ class Settings:
     span_batch: BatchSettings
     log_batch: BatchSettings
     shutdown_timeout_s: float
+    pii_extra_mode: str = "blocklist"  # pii.ENV_EXTRA_MODE
+    pii_extra_keys: tuple[str, ...] = ()  # pii.ENV_EXTRA_KEYS
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -422,16 +441,20 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     )
     values: dict[str, Any] = {
         "service": service,
-        "service_name": reader.raw(OTEL_SERVICE_NAME) or f"rythmiq-{service}",
+        "service_name": (
+            reader.raw(OTEL_SERVICE_NAME) or dict(resource).get("service.name") or f"rythmiq-{service}"
+        ),
         "resource_attributes": resource,
         "sdk_disabled": reader.flag(OTEL_SDK_DISABLED, False),
         "log_level": log_level,
         "pii_guard": reader.flag(RYTHMIQ_PII_GUARD, True),
         "metrics_persistence": reader.flag(ENABLE_METRICS_PERSISTENCE, True),
+        "runtime_metrics": reader.flag(RYTHMIQ_RUNTIME_METRICS, service == "worker"),
         "traces": _signal(reader, generic, "traces"),
         "metrics": _signal(reader, generic, "metrics"),
         "logs": _signal(reader, generic, "logs"),
         "propagators": propagators,
+        "disabled_instrumentations": _comma_list(reader.raw(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or ""),
         "sampler": reader.choice(OTEL_TRACES_SAMPLER, _SAMPLERS, "parentbased_always_on"),
         "sampler_arg": _sampler_arg(reader),
         "temporality": reader.choice(
@@ -445,6 +468,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "span_batch": _batch(reader, "OTEL_BSP", 5000),
         "log_batch": _batch(reader, "OTEL_BLRP", 1000),
         "shutdown_timeout_s": reader.positive_int(RYTHMIQ_SHUTDOWN_TIMEOUT, 5000) / 1000,
+        # Declared in rythmiq_otel.pii, which the sink reads too.
+        "pii_extra_mode": reader.choice(pii.ENV_EXTRA_MODE, pii.EXTRA_MODES, pii.EXTRA_MODES[0]),
+        "pii_extra_keys": tuple(
+            key.strip() for key in (reader.raw(pii.ENV_EXTRA_KEYS) or "").split(",") if key.strip()
+        ),
     }
     unknown = set(overrides) - set(values)
     if unknown:

@@ -17,12 +17,19 @@ from ._values import FUTURE_SLACK_NS, Repairs
 class Scrubber(Protocol):
     """The third PII layer as the mappers see it: returns cleaned copies and records redactions."""
 
-    def attributes(self, attrs: dict[str, Any], where: str, redactions: Counter[str]) -> dict[str, Any]:
-        """Return ``attrs`` with blocked keys and detected values redacted."""
+    def attributes(
+        self, attrs: dict[str, Any], where: str, redactions: Counter[str], *, client_span: bool = False
+    ) -> dict[str, Any]:
+        """Return ``attrs`` with blocked keys and detected values redacted (``client_span``: a CLIENT
+        span's, whose server address is kept)."""
         ...
 
     def text(self, text: str, where: str, redactions: Counter[str]) -> str:
         """Return ``text`` with detected values (emails, IPs, paths) redacted."""
+        ...
+
+    def data(self, value: Any, where: str, redactions: Counter[str]) -> Any:
+        """Return ``value`` (any JSON-like shape, ``bytes`` included) with PII redacted."""
         ...
 
 

@@ -85,12 +85,15 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAtt
     body = record.body
     if body.WhichOneof("value") == "string_value":
         message = clean_text(body.string_value, repairs, MAX_MESSAGE_CHARS)
-    else:
-        message = dumps(any_value(body, repairs)) if record.HasField("body") else ""
+        message = ctx.scrubber.text(message, "body", ctx.redactions)
+    else:  # structured: walked like attributes (bytes in it are file contents), then written as JSON
+        message = (
+            dumps(ctx.scrubber.data(any_value(body, repairs), "body", ctx.redactions))
+            if record.HasField("body") else ""
+        )
         if len(message) > MAX_MESSAGE_CHARS:
             repairs["value_truncated"] += 1
             message = message[:MAX_MESSAGE_CHARS]
-    message = ctx.scrubber.text(message, "body", ctx.redactions)
 
     columns: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -107,6 +110,8 @@ def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAtt
         else:
             rest[key] = value
     event_name = _key(rest.pop(vocab.EVENT_NAME_ATTR, None) or record.event_name or None, repairs)
+    if event_name:
+        event_name = ctx.scrubber.text(event_name, "event_name", ctx.redactions)
     service = origin.service
     if service is None and isinstance(rest.get("service"), str):
         service = rest.pop("service")

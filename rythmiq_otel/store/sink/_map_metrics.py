@@ -49,7 +49,7 @@ def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]
     """Yield one ``MetricPointRow`` per acceptable data point of an ``ExportMetricsServiceRequest``."""
     for origin, metrics in origins(request.resource_metrics, "scope_metrics", "metrics", ctx):
         for metric in metrics:
-            name = key_text(metric.name, ctx.repairs)
+            name = ctx.scrubber.text(key_text(metric.name, ctx.repairs), "metric.name", ctx.redactions)
             kind = metric.WhichOneof("data")
             if kind is None:
                 ctx.reject("metrics", "metric_without_data", f"metric {name[:80]!r} carries no data")

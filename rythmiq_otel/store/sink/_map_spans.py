@@ -53,10 +53,12 @@ def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
     if end_ns < start_ns or end_ns > ctx.horizon_ns:
         repairs["span_end_before_start"] += 1
         end_ns = start_ns
-    attrs = ctx.scrubber.attributes(attributes_dict(span.attributes, repairs), "attributes", ctx.redactions)
+    kind = _KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "unspecified"
+    attrs = ctx.scrubber.attributes(attributes_dict(span.attributes, repairs), "attributes", ctx.redactions,
+                                    client_span=kind == "client")
     events = [
         {"time": from_unix_nano(event.time_unix_nano).isoformat() if event.time_unix_nano else None,
-         "name": clean_text(event.name, repairs),
+         "name": ctx.scrubber.text(clean_text(event.name, repairs), "event.name", ctx.redactions),
          "attributes": ctx.scrubber.attributes(attributes_dict(event.attributes, repairs), "event",
                                                ctx.redactions)}
         for event in span.events
@@ -74,8 +76,8 @@ def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=span_id_hex(span.parent_span_id, repairs),
-        name=clean_text(span.name, repairs),
-        kind=_KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "unspecified",
+        name=ctx.scrubber.text(clean_text(span.name, repairs), "span.name", ctx.redactions),
+        kind=kind,
         start_time=from_unix_nano(start_ns),
         end_time=from_unix_nano(end_ns),
         duration_ms=(end_ns - start_ns) / 1e6,

@@ -7,6 +7,7 @@ the mappers the items with their origin.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,8 +25,15 @@ Row = TypeVar("Row")
 
 def dumps(value: Any) -> str:
     """Compact JSON text, non-ASCII kept as is (orjson: the JSON columns are built several times faster
-    than with ``json``; the values are already JSON-compatible, strings free of lone surrogates)."""
-    return orjson.dumps(value).decode()
+    than with ``json``; the values are already JSON-compatible, strings free of lone surrogates; bytes
+    the PII layer left -- it replaces them -- are written as base64)."""
+    return orjson.dumps(value, default=_base64).decode()
+
+
+def _base64(value: Any) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +75,9 @@ def origins(
             origin = Origin(
                 resource_json=resource_json,
                 service=service,
-                scope_name=clean_text(scope_item.scope.name, ctx.repairs) or None,
+                scope_name=ctx.scrubber.text(
+                    clean_text(scope_item.scope.name, ctx.repairs), "scope.name", ctx.redactions
+                ) or None,
                 identity=resource_bytes + b"\x00" + scope_item.scope.SerializeToString() + b"\x00",
             )
             yield origin, getattr(scope_item, items_field)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from rythmiq_otel import pii
+
 from .._errors import SettingsError  # the store's one family: a StoreError and a ValueError
 
 #: Bearer token clients must send (``Authorization: Bearer <token>``). Required unless ``insecure_no_auth``.
@@ -69,6 +71,8 @@ class SinkSettings:
     workers: int = 1
     maintenance_interval_seconds: float = 300.0
     pool_size: int = 0
+    pii_extra_mode: str = "blocklist"  # pii.ENV_EXTRA_MODE
+    pii_extra_keys: str = ""  # pii.ENV_EXTRA_KEYS, comma-separated
 
     def __post_init__(self) -> None:
         if not self.insecure_no_auth and not self.token:
@@ -147,7 +151,12 @@ def load_settings(
     unknown = set(overrides) - known
     if unknown:
         raise SettingsError(f"unknown sink settings {sorted(unknown)!r}")
-    return SinkSettings(database_url=database_url, **values)
+    try:
+        mode, keys = pii.extra_settings(env)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+    extra = {"pii_extra_mode": mode, "pii_extra_keys": ",".join(sorted(keys))}
+    return SinkSettings(database_url=database_url, **extra, **values)
 
 
 #: Private: how ``run`` hands the parsed settings to its worker processes (JSON of the dataclass fields).

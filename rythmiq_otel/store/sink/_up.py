@@ -25,10 +25,19 @@ from ._server import run
 from ._settings import ENV_TOKEN, SinkSettings
 
 
-def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str], None] = print) -> None:
+def up(
+    sink: SinkSettings,
+    *,
+    token_generated: bool = False,
+    say: Callable[[str], None] = print,
+    beside: Callable[[str], Callable[[], None]] | None = None,
+) -> None:
     """Start (or reuse) Postgres, migrate, print how to connect, and serve until stopped.
 
     ``sink.database_url`` is ignored: the store settings decide (``DATABASE_URL`` or embedded).
+    ``beside`` starts what runs next to the sink (the CLI passes the operator side: the dashboards) with
+    the database URL once migrations are applied, and returns how to stop it; the store half never
+    imports that side itself.
     """
     store = load_settings()
     started_here = False
@@ -39,6 +48,7 @@ def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str]
         started_here = not _embedded.state(store.pgdata).running
         url = _embedded.start(store.pgdata).url()
         say(f"postgres: embedded, data in {store.pgdata}")
+    stop_beside: Callable[[], None] | None = None
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             applied = migrate(conn)
@@ -47,6 +57,7 @@ def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str]
         if token_generated:
             say(f"token: {sink.token}  (generated for this run; set RYTHMIQ_SINK_TOKEN to keep one)")
         settings = replace(sink, database_url=url)
+        stop_beside = beside(url) if beside is not None else None
 
         def announce(line: str) -> None:
             say(line)
@@ -63,6 +74,8 @@ def up(sink: SinkSettings, *, token_generated: bool = False, say: Callable[[str]
         signal.signal(signal.SIGTERM, _exit_on_signal)
         run(settings, announce=announce)
     finally:
+        if stop_beside is not None:
+            stop_beside()
         if started_here:
             _embedded.stop(store.pgdata)
             say("postgres: stopped")

@@ -16,7 +16,6 @@ sink's health metrics (and in partial_success) instead of silently changing data
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from collections import Counter
@@ -72,7 +71,8 @@ def storable_float(number: float) -> bool:
 
 
 def any_value(value: Any, repairs: Repairs, depth: int = 0) -> Any:
-    """Convert an ``AnyValue`` message to JSON-compatible Python (bytes become base64 text)."""
+    """Convert an ``AnyValue`` message to JSON-compatible Python, except bytes, which stay ``bytes``: the
+    PII layer replaces them (file contents), and ``_origin.dumps`` would write any left as base64."""
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return clean_text(value.string_value, repairs)
@@ -102,7 +102,7 @@ def any_value(value: Any, repairs: Repairs, depth: int = 0) -> Any:
     if len(data) > MAX_VALUE_CHARS:
         repairs["value_truncated"] += 1
         data = data[:MAX_VALUE_CHARS]
-    return base64.b64encode(data).decode("ascii")
+    return data
 
 
 def attributes_dict(attributes: Any, repairs: Repairs) -> dict[str, Any]:

@@ -85,10 +85,10 @@ def test_configure_with_the_hook_active_and_twice_adds_no_handler_processor_or_e
     result = run_instrumented(CONFIGURE_AGAIN)
     assert result.returncode == 0, result.stderr
     lines = parse_lines(result.stdout)
-    # baggage enricher + one batch exporter; one log processor; one root handler
-    assert [line["message"] for line in lines] == ["counts 2 1 1", "once"]
+    # baggage enricher + one batch exporter; PII scrubbing + one batch log processor; one root handler
+    assert [line["message"] for line in lines] == ["counts 2 2 1", "once"]
     assert lines[0]["service"] == "worker"
-    assert [r["body"] for r in otlp_capture.wait_for_logs(2)] == ["counts 2 1 1", "once"]
+    assert [r["body"] for r in otlp_capture.wait_for_logs(2)] == ["counts 2 2 1", "once"]
 
 
 def test_sdk_disabled_keeps_the_json_lines_and_sends_nothing(
@@ -111,7 +111,7 @@ def test_a_bad_value_is_one_warn_line_naming_the_variable_and_the_service_still_
     assert result.returncode == 0, result.stderr
     lines = parse_lines(result.stdout)
     warnings = [line for line in lines if line["level"] == "WARN"]
-    assert len(warnings) == 1
+    assert len(warnings) == 1, warnings
     assert warnings[0]["message"].startswith(f"{variable}={value!r} is not valid")
     assert [line["message"] for line in lines if line["level"] == "INFO"] == [
         "Job processing started", "Stage completed"
@@ -143,9 +143,10 @@ def test_log_level_debug_turns_on_the_stage_started_line_without_an_export_feedb
     assert [line["level"] for line in ours] == ["INFO", "DEBUG", "INFO"]
     messages = [line["message"] for line in parse_lines(result.stdout)]
     assert any(message.startswith("Starting new HTTP connection") for message in messages)
-    # urllib3's "Starting new HTTP connection" lines reach stdout but are never exported as records, nor
-    # is the PII guard's report on them (they carry 127.0.0.1): only the job's own records are.
-    assert any(line.get("event") == vocab.EVENT_PII_REDACTED for line in parse_lines(result.stdout))
+    # urllib3's "Starting new HTTP connection" lines reach stdout but are never exported as records: only
+    # the job's own records are. Their loopback address is not user data, so it stays readable.
+    assert any("127.0.0.1" in message for message in messages if message.startswith("Starting new HTTP"))
+    assert not any(line.get("event") == vocab.EVENT_PII_REDACTED for line in parse_lines(result.stdout))
     otlp_capture.wait_for_logs(4)
     assert [r["body"] for r in otlp_capture.log_records()] == [
         "Job processing started", "Stage started", "Stage completed", "Output packaged"

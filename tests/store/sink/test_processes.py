@@ -204,6 +204,7 @@ def test_up_starts_postgres_migrates_serves_and_stops_everything_on_sigterm() ->
     tmp_path = Path(tempfile.mkdtemp(prefix="rythmiq-up-"))
     env = {k: v for k, v in os.environ.items() if k not in ("RYTHMIQ_SINK_TOKEN", "DATABASE_URL")}
     env["RYTHMIQ_DATA_DIR"] = str(tmp_path)
+    env["RYTHMIQ_DASHBOARD_PORT"] = "0"  # up serves the dashboards too (tests/console/test_up.py)
     proc = subprocess.Popen([sys.executable, "-m", "rythmiq_otel", "up", "--port", "0"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
