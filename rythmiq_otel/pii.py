@@ -498,8 +498,6 @@ _DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
         re.compile(rf"data:[\w/+.-]{{1,128}};base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
         _base64_length,
     ),
-    document_value_spans,
-    secret_spans,
 )
 
 # key=value / "key": "value" / 'key': 'value' inside text; redacted only when the key is blocked. Matched on
@@ -521,12 +519,9 @@ _STRICT_PROSE_RE: Final = re.compile(
     rf"(?<!\S)(?:\S+(?:[ \t]+|\r?\n(?=\S))){{{STRICT_PROSE_WORDS - 1},}}\S+"
 )
 
-# Every detector and every key=value needs one of these (a character, a digit, a credential scheme or a
-# vendor key prefix), or a string of at least _BASE64_MIN.
-_TRIGGER_RE: Final = re.compile(
-    r"[@%.:/\\=+\d]|[Bb]earer|BEARER|[Bb]asic|BASIC|[Dd]igest|[Nn]egotiate|_live_|_test_|sk-|xox|AIza"
-    r"|gh[pousr]_|glpat-|eyJ"
-)
+# Every detector of _DETECTORS and every key=value needs one of these characters, or a string of at least
+# _BASE64_MIN. The document kinds and the secrets (``_pii_values``) carry their own gates.
+_TRIGGER_RE: Final = re.compile(r"[@%.:/\\=]")
 _CAMEL_RE: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM_RE: Final = re.compile(r"[^a-z0-9]+")
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
@@ -937,12 +932,15 @@ class Scrubber:
         """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
+        spans = []
         if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
             text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
-        elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
-            return text  # no detector can match without one of these
-        spans = [span for detector in _DETECTORS for span in detector(text)]
+            spans = [span for detector in _DETECTORS for span in detector(text)]
+        elif length >= _BASE64_MIN or _TRIGGER_RE.search(text):
+            spans = [span for detector in _DETECTORS for span in detector(text)]
+        spans += document_value_spans(text)
+        spans += secret_spans(text)
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
         if skip:
