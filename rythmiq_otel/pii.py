@@ -298,7 +298,8 @@ _LOCATION_TOKENS: Final = frozenset({
 # ----------------------------------------------------------------------------------------------------------
 _UUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_ID: Final = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
-_ALNUM16: Final = re.compile(r"[0-9a-z]{16}")  # user_id_hash (the spec's own examples are not hex)
+# user_id_hash (the spec's own examples are not hex); sixteen digits alone are no hash but a card number.
+_ALNUM16: Final = re.compile(r"(?=[0-9]{0,15}[a-z])[0-9a-z]{16}")
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")  # enumerations: stage, level, error_code, method ...
 _ISO_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?")
 
@@ -311,6 +312,9 @@ _SHAPED_SAFE_KEYS: Final[dict[str, re.Pattern[str]]] = {
     "status": _TOKEN, "processing_path": _TOKEN, "execution_temperature": _TOKEN, "execution_temp": _TOKEN,
     "severity_text": _TOKEN, "exception.type": _TOKEN,
 }
+# A safe key whose value lacks its shape is scanned like any text -- except these, where a value of another
+# shape is itself the thing the key stands in for: a ``user_id_hash`` that is no hash is a raw user id.
+_MALFORMED_RULES: Final[Mapping[str, str]] = {"user_id_hash": RULE_USER_ID}
 SAFE_KEYS: Final[frozenset[str]] = frozenset({
     *_SHAPED_SAFE_KEYS,
     *(field for field in LOG_FIELDS if field not in ("message", "extra")),
@@ -852,8 +856,13 @@ class Scrubber:
                 return key, value
             out.append(Redaction(_join(prefix, path_key), policy.rule))
             return key, marker(policy.rule)
-        if type(value) is str and policy.shape is not None and policy.shape.fullmatch(value):
-            return key, value
+        if type(value) is str and policy.shape is not None:
+            if policy.shape.fullmatch(value):
+                return key, value
+            malformed = _MALFORMED_RULES.get(key)
+            if malformed is not None and value and not is_marker(value):
+                out.append(Redaction(_join(prefix, path_key), malformed))
+                return key, marker(malformed)
         return key, self._scrub_any(value, prefix, path_key, out)
 
     def _scrub_any(self, value: Any, prefix: str, key: str, out: list[Redaction]) -> Any:
