@@ -47,9 +47,15 @@ __all__ = ["BackfillError", "BackfillResult", "backfill", "history_end"]
 
 JOBS_PER_REQUEST = 200
 POINTS_PER_REQUEST = 5000
-# The latest day's jobs also carry the worker's per-stage log lines and spans (the trace page's waterfall);
-# older ones only the lifecycle events, spans and metrics the dashboards read, which keeps a month of
-# history fast to send.
+# The history's metrics are exported as a service with OTEL_METRIC_EXPORT_INTERVAL=300000 would (the
+# live services use the default 60 s): at launch volume a minute holds about one job, so a 60 s interval
+# makes nearly one point per sample, and those points are most of the history's rows and of the rollup
+# work. Five-minute points leave every hourly and daily number the same.
+EXPORT_INTERVAL_SECONDS = 300
+# The latest day's jobs also carry the worker's per-stage log lines, spans and CPU histogram
+# (rythmiq_job_cpu_seconds, half of all metric points at this volume); older ones only the lifecycle
+# events, spans and metrics the dashboards read -- each job's per-stage CPU is still in its metrics summary
+# (cpu_metrics) -- which keeps a month of history fast to send and to roll up.
 DETAIL_SECONDS = 86400
 SENDERS = 4
 MAX_ATTEMPTS = 10
@@ -195,20 +201,20 @@ def _flatten(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Samples:
-    """The day's metric samples, by (service, metric, minute, labels): what the SDK aggregates between
-    two exports."""
+    """The day's metric samples, by (service, metric, export interval, labels): what the SDK aggregates
+    between two exports."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
 
     def measure(self, service: str, metric: str, at: float, value: float = 1.0, **labels: str) -> None:
-        self.values[service, metric, int(at // 60), tuple(labels.items())].append(value)
+        self.values[service, metric, int(at // EXPORT_INTERVAL_SECONDS), tuple(labels.items())].append(value)
 
 
 def _emit_job(batch: _Batch, samples: _Samples, job: shape.DrawnJob, rng: random.Random, *,
               detail: bool) -> None:
     """Everything the three services emit for ``job``: logs, spans and metric samples. Without ``detail``
-    the worker's per-stage log lines and spans are left out (their CPU is in the metrics summary)."""
+    the worker's per-stage log lines, spans and CPU histogram are left out (the CPU is in the summary)."""
     ids = _Ids(rng)
     api_span, worker_span, hook_span = rng.randbytes(8), rng.randbytes(8), rng.randbytes(8)
     post_seconds = rng.lognormvariate(-3.4, 0.4)
@@ -235,10 +241,10 @@ def _emit_job(batch: _Batch, samples: _Samples, job: shape.DrawnJob, rng: random
     at, step = job.started_at, (job.completed_at - job.started_at) / len(job.stages_run)
     for stage in job.stages_run:
         at += step
-        cpu = round(job.stage_cpu_seconds[stage], 6)
-        samples.measure("worker", vocab.METRIC_JOB_CPU, at, cpu, processing_path=path or vocab.OTHER,
-                        stage=stage)
         if detail:
+            cpu = round(job.stage_cpu_seconds[stage], 6)
+            samples.measure("worker", vocab.METRIC_JOB_CPU, at, cpu, processing_path=path or vocab.OTHER,
+                            stage=stage)
             stage_span = rng.randbytes(8)
             failed_here = stage == job.error_stage
             batch.span("worker", ids, f"stage {stage}", span=stage_span, parent=worker_span,
@@ -319,7 +325,7 @@ _COUNTERS = {vocab.METRIC_JOBS_TOTAL, vocab.METRIC_ERRORS_TOTAL, vocab.METRIC_CO
 
 
 def _metrics_requests(samples: _Samples) -> Iterator[tuple[ExportMetricsServiceRequest, int]]:
-    """One delta point per series per minute, as the SDK exports them every 60 s, in requests of at most
+    """One delta point per series per export interval, as the SDK exports them, in requests of at most
     ``POINTS_PER_REQUEST`` points (the sink caps a request's points); each with its point count."""
     ordered = sorted(samples.values.items(), key=lambda item: (item[0][2], item[0]))
     label_sets: dict[tuple[tuple[str, str], ...], list[KeyValue]] = {}
@@ -328,7 +334,7 @@ def _metrics_requests(samples: _Samples) -> Iterator[tuple[ExportMetricsServiceR
         request = ExportMetricsServiceRequest()
         scopes: dict[str, Any] = {}
         metrics: dict[tuple[str, str], Metric] = {}
-        for (service, name, minute, labels), values in chunk:
+        for (service, name, interval, labels), values in chunk:
             metric = metrics.get((service, name))
             if metric is None:
                 scope = scopes.get(service)
@@ -338,16 +344,17 @@ def _metrics_requests(samples: _Samples) -> Iterator[tuple[ExportMetricsServiceR
                     scope = scopes[service] = resource.scope_metrics.add()
                     scope.scope.name = _SCOPE
                 metric = metrics[service, name] = scope.metrics.add(name=name)
-            point = _point(metric, name, minute, values)
+            point = _point(metric, name, interval, values)
             if labels not in label_sets:
                 label_sets[labels] = [_kv(key, value) for key, value in labels]
             point.attributes.extend(label_sets[labels])
         yield request, len(chunk)
 
 
-def _point(metric: Metric, name: str, minute: int, values: list[float]) -> Any:
-    """The delta point of ``values`` (a counter's increments or a histogram's samples) over one minute."""
-    start, end = minute * 60 * _NS, (minute + 1) * 60 * _NS
+def _point(metric: Metric, name: str, interval: int, values: list[float]) -> Any:
+    """The delta point of ``values`` (a counter's increments or a histogram's samples) over one export
+    interval (numbered since the epoch)."""
+    start, end = interval * EXPORT_INTERVAL_SECONDS * _NS, (interval + 1) * EXPORT_INTERVAL_SECONDS * _NS
     if name in _COUNTERS:
         metric.sum.aggregation_temporality = _DELTA
         metric.sum.is_monotonic = True
@@ -406,20 +413,25 @@ class _Sender:
             future.result()
 
     def _post(self, path: str, body: bytes) -> None:
+        """POST until the sink takes it: 429/503 wait for Retry-After, a dropped connection (a kept-alive
+        one the server closed) is tried again; the sink deduplicates, so a resent batch adds nothing."""
+        problem = ""
         for _ in range(MAX_ATTEMPTS):
             try:
                 response = self.client.post(path, content=body)
             except httpx.TransportError as err:
-                raise BackfillError(f"the sink at {self.client.base_url} is unreachable ({err})") from None
+                problem = f"unreachable ({err})"
+                time.sleep(0.5)
+                continue
             if response.status_code == 200:
                 return
             if response.status_code not in (429, 503):
-                raise BackfillError(
-                    f"the sink refused the history on {path}: HTTP {response.status_code} "
-                    f"{response.text.strip()[:200]}"
-                )
+                raise BackfillError(f"the sink refused the history on {path}: HTTP {response.status_code} "
+                                    f"{response.text.strip()[:200]}")
+            problem = f"busy (HTTP {response.status_code})"
             time.sleep(float(response.headers.get("Retry-After", "1")))
-        raise BackfillError(f"the sink stayed busy on {path} after {MAX_ATTEMPTS} attempts")
+        raise BackfillError(f"the sink at {self.client.base_url} stayed {problem} on {path} "
+                            f"after {MAX_ATTEMPTS} attempts")
 
     def close(self) -> None:
         try:
@@ -508,5 +520,7 @@ def backfill(
         sender.drain()
     finally:
         sender.close()
+    if progress is not None:
+        progress(f"rolling up the metrics and refreshing the views ({time.perf_counter() - began:.0f} s)")
     _finish(database_url, datetime.fromtimestamp(start_at, UTC), datetime.fromtimestamp(end_at, UTC))
     return BackfillResult(jobs, records, spans, points, time.perf_counter() - began)

@@ -73,9 +73,15 @@ def _start_dashboard(database_url: str, say: Callable[[str], None]) -> Callable[
     from rythmiq_otel.store import StoreError
 
     try:
-        server = DashboardThread(load_dashboard_settings(), database_url)
-    except (OSError, StoreError) as err:
+        settings = load_dashboard_settings()
+    except (StoreError, OSError) as err:  # a bad variable, or a data directory it cannot write
         say(f"dashboard: not started: {err}")
+        return lambda: None
+    try:
+        server = DashboardThread(settings, database_url)
+    except OSError as err:
+        say(f"dashboard: not started: cannot listen on {settings.host}:{settings.port} ({err.strerror});"
+            " set RYTHMIQ_DASHBOARD_PORT")
         return lambda: None
     for line in server.start():
         say(line)

@@ -33,7 +33,7 @@ from rythmiq_otel.store._trace import timeline
 
 from .dashboards import dashboard_names, run_dashboard
 
-__all__ = ["Answer", "Report", "build_report"]
+__all__ = ["Answer", "Report", "build_report", "render"]
 
 #: §7.5: "Dashboards load in < 5 seconds".
 DASHBOARD_LIMIT_SECONDS: Final = 5.0
@@ -341,7 +341,8 @@ def build_report(conn: psycopg.Connection, *, now: datetime | None = None) -> Re
 
     Args:
         conn: a connection to the store; nothing is written.
-        now: the moment the windows end at (tests); default the database's ``now()``.
+        now: the moment the windows end at (tests); default the database's ``now()``. The CPU questions
+            read ``get_monthly_cpu_usage()``, which is always the current month at the server's clock.
     """
     started = time.perf_counter()
     if now is None:

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from tests.console import rows
 from tests.console.seed import make_seed, store
@@ -130,3 +131,23 @@ def test_commands_on_an_unmigrated_database_say_to_migrate(empty_database_url: s
         assert (done.returncode, done.stdout) == (2, "")
         assert done.stderr.endswith("migrations are pending (first: 0001_config_and_partitioning.sql); "
                                     "run `rythmiq-otel migrate` first\n")
+
+
+@pytest.mark.slow
+def test_racing_notify_processes_post_each_transition_once(database_url: str) -> None:
+    def race(receiver_url: str) -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("RYTHMIQ_ALERT")}
+        environ |= {"DATABASE_URL": database_url, "RYTHMIQ_ALERT_WEBHOOK_URL": receiver_url}
+        procs = [subprocess.Popen([sys.executable, "-m", "rythmiq_otel", "alerts", "check", "--notify"],
+                                  env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode in (0, 1), err
+
+    with webhook_receiver(delay=0.3) as receiver, psycopg.connect(database_url, autocommit=True) as conn:
+        rows.failing_hour(conn)
+        race(receiver.url)
+        rows.recovered_hour(conn)
+        race(receiver.url)
+    assert receiver.transitions() == [("error_rate", "opened"), ("error_rate", "resolved")]

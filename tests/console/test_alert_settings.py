@@ -49,8 +49,17 @@ def test_every_field_of_a_rule_can_be_set() -> None:
     ("RYTHMIQ_ALERT_ERROR_RATE_WARNING", "-1",
      "RYTHMIQ_ALERT_ERROR_RATE_WARNING='-1' is not a number >= 0 (or off for none)"),
     ("RYTHMIQ_ALERT_P95_LATENCY_MIN_SAMPLE", "1.5",
-     "RYTHMIQ_ALERT_P95_LATENCY_MIN_SAMPLE='1.5' is not a whole number >= 0"),
+     "RYTHMIQ_ALERT_P95_LATENCY_MIN_SAMPLE='1.5' is not a whole number from 0 to 1,000,000,000"),
     ("RYTHMIQ_ALERT_COLD_STARTS_WINDOW", "0h", "RYTHMIQ_ALERT_COLD_STARTS_WINDOW='0h' is not a duration"),
+    ("RYTHMIQ_ALERT_COLD_STARTS_WINDOW", "99999999999999999999d",
+     "RYTHMIQ_ALERT_COLD_STARTS_WINDOW='99999999999999999999d' is longer than 90d"),
+    ("RYTHMIQ_ALERT_CPU_SPIKE_MIN_SAMPLE", "99999999999999999999999",
+     "RYTHMIQ_ALERT_CPU_SPIKE_MIN_SAMPLE='99999999999999999999999' is not a whole number from 0 to"),
+    ("RYTHMIQ_ALERT_CPU_SPIKE_MIN_SAMPLE", "\u0661\u0662",  # Arabic-Indic digits: not ASCII
+     "RYTHMIQ_ALERT_CPU_SPIKE_MIN_SAMPLE='\u0661\u0662' is not"),
+    ("RYTHMIQ_ALERT_CPU_SPIKE_WINDOW", "\u0661h",
+     "RYTHMIQ_ALERT_CPU_SPIKE_WINDOW='\u0661h' is not a duration"),
+    ("RYTHMIQ_ALERT_CPU_SPIKE_BASELINE", "91d", "RYTHMIQ_ALERT_CPU_SPIKE_BASELINE='91d' is longer than 90d"),
     ("RYTHMIQ_ALERT_QUALITY_SHIFT_BASELINE", "36h",
      "RYTHMIQ_ALERT_QUALITY_SHIFT_BASELINE='36h' must be whole days"),
     ("RYTHMIQ_ALERTS_DISABLED", "error_rate,cpu", "RYTHMIQ_ALERTS_DISABLED names 'cpu', which is not a rule"),
@@ -58,7 +67,7 @@ def test_every_field_of_a_rule_can_be_set() -> None:
     ("RYTHMIQ_ALERT_CPU_PROJECTION_THRESHOLD", "1",
      "RYTHMIQ_ALERT_CPU_PROJECTION_THRESHOLD is not a setting of the alerts"),
     ("RYTHMIQ_ALERT_WEBHOOK_MAX_ATTEMPTS", "0",
-     "RYTHMIQ_ALERT_WEBHOOK_MAX_ATTEMPTS='0' is not a whole number >= 1"),
+     "RYTHMIQ_ALERT_WEBHOOK_MAX_ATTEMPTS='0' is not a whole number from 1 to 1,000,000,000"),
     ("RYTHMIQ_ALERT_INTERVAL_SECONDS", "inf", "RYTHMIQ_ALERT_INTERVAL_SECONDS='inf' is not a number >= 0"),
 ])
 def test_a_bad_value_is_one_sentence_naming_the_variable(variable: str, value: str, message: str) -> None:

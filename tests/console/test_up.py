@@ -92,7 +92,8 @@ def test_a_port_in_use_does_not_take_up_down(data_dir: Path) -> None:
         proc, lines = _start(["up", "--port", "0"], env, "export OTEL_EXPORTER_OTLP_HEADERS")
         proc.terminate()
         proc.communicate(timeout=60)
-        assert any(line.startswith("dashboard: not started:") for line in lines), lines
+        assert f"dashboard: not started: cannot listen on 127.0.0.1:{port} (Address already in use);" \
+               " set RYTHMIQ_DASHBOARD_PORT" in lines, lines
         refused = subprocess.run([sys.executable, "-m", "rythmiq_otel", "dashboard", "--port", str(port)],
                                  env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
         assert refused.returncode == 2

@@ -135,9 +135,11 @@ class AlertSettings:
         return next(rule for rule in self.rules if rule.name == name)
 
 
-_DURATION_RE: Final = re.compile(r"(\d+)\s*([smhd])")
+_DURATION_RE: Final = re.compile(r"([0-9]+)\s*([smhd])")
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _OFF: Final = ("", "off", "none")
+#: No window or baseline reaches further back than the retention of the tables the rules read.
+MAX_DURATION: Final = timedelta(days=90)
 
 
 def format_duration(value: timedelta) -> str:
@@ -156,7 +158,13 @@ def _duration(variable: str, raw: str) -> timedelta:
             f"{variable}={raw!r} is not a duration; expected a positive whole number and a unit, "
             "like 90s, 15m, 1h or 7d"
         )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():  # compared as an int: a huge value overflows timedelta
+        raise SettingsError(
+            f"{variable}={raw!r} is longer than {MAX_DURATION.days}d, the longest the store keeps the rows "
+            "the rules read (cpu_metrics, error_events: §4.5)"
+        )
+    return timedelta(seconds=seconds)
 
 
 def _number(variable: str, raw: str, *, optional: bool = False) -> float | None:
@@ -172,13 +180,15 @@ def _number(variable: str, raw: str, *, optional: bool = False) -> float | None:
     return value
 
 
+#: The largest count a setting takes (it is stored in a bigint column; a billion jobs is no sample).
+MAX_COUNT: Final = 1_000_000_000
+
+
 def _count(variable: str, raw: str, *, least: int = 0) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        value = least - 1
-    if value < least:
-        raise SettingsError(f"{variable}={raw!r} is not a whole number >= {least}")
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.isdigit() else least - 1
+    if not least <= value <= MAX_COUNT:
+        raise SettingsError(f"{variable}={raw!r} is not a whole number from {least} to {MAX_COUNT:,}")
     return value
 
 

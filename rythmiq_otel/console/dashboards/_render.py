@@ -136,8 +136,9 @@ def _cell(column: str, value: Any, panel: dict[str, Any]) -> str:
         return f'<td class="num">{escape(human(value, unit))}</td>'
     if isinstance(value, int):
         return f'<td class="num">{escape(human(value, "count"))}</td>'
-    css = f' class="state-{escape(str(value).lower())}"' if column == "state" else ""
-    return f"<td{css}>{escape(str(value))}</td>"
+    if column == "state":  # an alert state: firing, warning, insufficient_data, ok, off
+        return f'<td class="state-{escape(str(value).lower())}">{escape(str(value).replace("_", " "))}</td>'
+    return f"<td>{escape(str(value))}</td>"
 
 
 def _table(panel: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@
   sends for an unhandled exception, which asgi-correlation-id misses because it sits inside that handler.
 * ``RequestEventsMiddleware`` runs inside the server span, so its records carry the trace: request
   started / completed (method, route *template* as ``http_path`` -- never the raw URL with ids or query --,
-  status, latency; 4xx WARN, 5xx ERROR per §1.3) and the two api metrics (§3.1).
+  status, latency; 4xx WARN, 5xx ERROR per §1.3), the two api metrics (§3.1) and, for a 5xx,
+  ``rythmiq_errors_total`` (§3.4).
 """
 
 from __future__ import annotations
@@ -119,6 +120,16 @@ def _completed_level(status: int) -> int:
     return logging.INFO
 
 
+def _error_code(status: int) -> str:
+    """The ``error_code`` label of an API error (§3.4: the api records ``rythmiq_errors_total`` too).
+
+    Only 5xx responses count -- a 4xx is the caller's mistake, already in ``rythmiq_api_requests_total``
+    by status. The labels are the worker's: a gateway timeout is ``TIMEOUT``, any other server error
+    ``INTERNAL_ERROR``; the stage is ``other`` (a request is not one of the §1.1 worker stages).
+    """
+    return "TIMEOUT" if status == 504 else "INTERNAL_ERROR"
+
+
 class RequestEventsMiddleware(_HttpMiddleware):
     """Inside the server span: request started / completed events and the api metrics (§1.2, §3.1)."""
 
@@ -156,5 +167,8 @@ class RequestEventsMiddleware(_HttpMiddleware):
                     record = instruments().record
                     record(vocab.METRIC_API_REQUESTS, 1, method=method, path=path, status=status)
                     record(vocab.METRIC_API_LATENCY, elapsed, method=method, path=path)
+                    if status >= 500:
+                        code = _error_code(status)
+                        record(vocab.METRIC_ERRORS_TOTAL, 1, error_code=code, stage=vocab.OTHER)
         finally:
             detach(baggage_token)

@@ -37,6 +37,7 @@ from rythmiq_otel.distro.context._payload import consumer_span, extract_reportin
 from rythmiq_otel.distro.logs._loggers import get_logger
 from rythmiq_otel.distro.metrics._catalog import instruments
 from rythmiq_otel.distro.services._events import emit
+from rythmiq_otel.distro.setup import _settings
 
 __all__ = ["JobRun", "job_context", "stage_context"]
 
@@ -140,7 +141,7 @@ def _record_outcome(job: JobRun, status: str, latency: float) -> None:
 
 @contextlib.contextmanager
 def job_context(payload: Any) -> Iterator[JobRun]:
-    """Run one job: continue the payload's trace, log its lifecycle, and always emit the metrics summary.
+    """Run one job: continue the payload's trace, log its lifecycle, and emit the metrics summary.
 
     ``payload`` is the decoded STDIN JSON (anything: a bad payload costs a WARN, never the job). An
     exception escaping the block is logged as job.failed with ``error_code`` (the exception's
@@ -193,6 +194,8 @@ def _run_job(job: JobRun, span: trace.Span) -> Iterator[JobRun]:
 
 
 def _emit_summary(job: JobRun, cpu: float, wall: float) -> None:
+    if not _settings.current().metrics_persistence:
+        return  # ENABLE_METRICS_PERSISTENCE=false: the summary is the cpu_metrics write (Appendix B)
     emit(_log, logging.INFO, "Job metrics summary", event=vocab.EVENT_METRICS_SUMMARY,
          **_durations(cpu, wall), extra=job.summary(cpu, wall))
 

@@ -7,11 +7,13 @@ configures and the other is a no-op; instrumentors are then loaded by ``initiali
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from rythmiq_otel.distro.metrics import _runtime
 from rythmiq_otel.distro.setup._configure import configure
 
 __all__ = ["RythmiqConfigurator", "RythmiqDistro"]
@@ -22,6 +24,13 @@ class RythmiqDistro(BaseDistro):
 
     def _configure(self, **kwargs: Any) -> None:
         configure()
+
+    def load_instrumentor(self, entry_point: EntryPoint, **kwargs: Any) -> None:
+        """Every instrumentor as upstream, but system-metrics with the process set (``metrics._runtime``)."""
+        if entry_point.name == _runtime.ENTRY_POINT:
+            _runtime.instrument(entry_point.load(), **kwargs)
+            return
+        super().load_instrumentor(entry_point, **kwargs)
 
 
 class RythmiqConfigurator(_BaseConfigurator):

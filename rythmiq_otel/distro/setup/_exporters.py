@@ -73,7 +73,10 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
     if protocol == "grpc":
         grpc = importlib.import_module("grpc")
         kwargs["compression"] = grpc.Compression.Gzip if settings.compression == "gzip" else None
-        kwargs["insecure"] = endpoint.startswith("http://")
+        # The scheme decides; without one, OTEL_EXPORTER_OTLP_(<SIGNAL>_)INSECURE does (as upstream).
+        kwargs["insecure"] = endpoint.startswith("http://") or (
+            settings.insecure and not endpoint.startswith("https://")
+        )
     else:
         http = importlib.import_module("opentelemetry.exporter.otlp.proto.http")
         kwargs["compression"] = (

@@ -19,11 +19,9 @@ from opentelemetry.sdk.metrics import (
     TraceBasedExemplarFilter,
 )
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from rythmiq_otel import vocab
 from rythmiq_otel.distro._pii import (
     ScrubbingLogRecordProcessor,
     ScrubbingMetricExporter,
@@ -34,10 +32,11 @@ from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
 from rythmiq_otel.distro.context._span_enrichment import BaggageSpanProcessor
 from rythmiq_otel.distro.metrics._catalog import views
 from rythmiq_otel.distro.setup._exporters import log_exporters, metric_exporters, span_exporters
+from rythmiq_otel.distro.setup._resource import build_resource
 from rythmiq_otel.distro.setup._sampling import build_sampler
 from rythmiq_otel.distro.setup._settings import BatchSettings, Settings
 
-__all__ = ["Providers", "build_providers", "build_resource"]
+__all__ = ["Providers", "build_providers"]
 
 _EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -78,15 +77,6 @@ class Providers:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(thread.is_alive() for thread in threads)
-
-
-def build_resource(settings: Settings) -> Resource:
-    """``service.name``, ``rythmiq.service`` and ``OTEL_RESOURCE_ATTRIBUTES`` (ours win on conflict)."""
-    return Resource.create({
-        **dict(settings.resource_attributes),
-        "service.name": settings.service_name,
-        vocab.RESOURCE_SERVICE_ATTR: settings.service,
-    })
 
 
 def _batch_options(batch: BatchSettings) -> dict[str, int]:

@@ -41,7 +41,16 @@ Default ``INFO``, so DEBUG is off unless asked for (§6.1). The §6.4 always-log
 """
 
 ENABLE_METRICS_PERSISTENCE = "ENABLE_METRICS_PERSISTENCE"
-"""Spec Appendix B: ``true``/``false``; ``false`` stops exporting metrics (dev). Default ``true``."""
+"""Spec Appendix B ("disable metrics writes in dev"): ``true``/``false``. ``false`` turns off both ways this
+service's metrics reach the store: OTLP metric export (``metric_points``, runtime metrics included) and the
+worker's ``job.metrics_summary`` event (``cpu_metrics``). Logs, spans and the job's lifecycle events
+(``job_runs``, ``error_events``) are unaffected. Default ``true``."""
+
+RYTHMIQ_RUNTIME_METRICS = "RYTHMIQ_RUNTIME_METRICS"
+"""``true``/``false``: process CPU, memory, threads and GC through the upstream system-metrics
+instrumentation, OpenTelemetry names (``process.cpu.time``, ``process.memory.usage``,
+``cpython.gc.collections``, ...). Default ``true`` for the worker (the CPU-budgeted service), ``false`` for
+api and webhook."""
 
 RYTHMIQ_PII_GUARD = "RYTHMIQ_PII_GUARD"
 """``on``/``off`` (also ``true``/``false``, ``1``/``0``): the in-process PII guard (§1.4). Default ``on``.
@@ -87,6 +96,21 @@ Per-signal ``..._{TRACES,METRICS,LOGS}_TIMEOUT``."""
 
 OTEL_EXPORTER_OTLP_COMPRESSION = "OTEL_EXPORTER_OTLP_COMPRESSION"
 """``gzip`` or ``none``. Default ``none``. Per-signal ``..._{TRACES,METRICS,LOGS}_COMPRESSION``."""
+
+OTEL_EXPORTER_OTLP_INSECURE = "OTEL_EXPORTER_OTLP_INSECURE"
+"""gRPC only: ``true`` sends without TLS to an endpoint given without a scheme (``collector:4317``); an
+``http://`` endpoint is always plain, ``https://`` always TLS. Default ``false``. Per-signal
+``..._{TRACES,METRICS,LOGS}_INSECURE``."""
+
+OTEL_EXPERIMENTAL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
+"""Comma-separated resource detector entry points (``otel``, ``process``, ``host``, ``os``, ...), read by the
+SDK itself. Unset, the distro detects process, host, OS and container id; set, it decides."""
+
+OTEL_CONFIG_FILE = "OTEL_CONFIG_FILE"
+"""Declarative configuration (a YAML file). Not supported: upstream reads it with the separate
+``opentelemetry-configuration`` package (0.66 betas), which builds the SDK's providers itself -- without
+the UUID trace ids (correlation id == trace id), the PII guard and the log bridge this distribution's
+providers carry. Set, it costs one WARN and the environment variables apply."""
 
 OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 """Comma-separated ``otlp``, ``console`` (to stderr: stdout is reserved for the JSON lines) or ``none``.
@@ -176,6 +200,7 @@ class ExportSettings:
     headers: tuple[tuple[str, str], ...]
     timeout_s: float
     compression: Literal["gzip", "none"]
+    insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,10 +220,12 @@ class Settings:
     service: str
     service_name: str
     resource_attributes: tuple[tuple[str, str], ...]
+    resource_detectors_set: bool
     sdk_disabled: bool
     log_level: int
     pii_guard: bool
     metrics_persistence: bool
+    runtime_metrics: bool
     traces: ExportSettings
     metrics: ExportSettings
     logs: ExportSettings
@@ -292,6 +319,7 @@ class _Generic:
     headers: tuple[tuple[str, str], ...]
     timeout_ms: int
     compression: str
+    insecure: bool
 
 
 def _generic(reader: _Reader) -> _Generic:
@@ -301,6 +329,7 @@ def _generic(reader: _Reader) -> _Generic:
         headers=reader.key_values(OTEL_EXPORTER_OTLP_HEADERS),
         timeout_ms=reader.positive_int(OTEL_EXPORTER_OTLP_TIMEOUT, 10_000),
         compression=reader.choice(OTEL_EXPORTER_OTLP_COMPRESSION, _COMPRESSIONS, "none"),
+        insecure=reader.flag(OTEL_EXPORTER_OTLP_INSECURE, False),
     )
 
 
@@ -327,6 +356,7 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
         compression=reader.choice(  # type: ignore[arg-type]
             f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", _COMPRESSIONS, generic.compression
         ),
+        insecure=reader.flag(f"OTEL_EXPORTER_OTLP_{upper}_INSECURE", generic.insecure),
     )
 
 
@@ -435,10 +465,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             reader.raw(OTEL_SERVICE_NAME) or dict(resource).get("service.name") or f"rythmiq-{service}"
         ),
         "resource_attributes": resource,
+        "resource_detectors_set": reader.raw(OTEL_EXPERIMENTAL_RESOURCE_DETECTORS) is not None,
         "sdk_disabled": reader.flag(OTEL_SDK_DISABLED, False),
         "log_level": log_level,
         "pii_guard": reader.flag(RYTHMIQ_PII_GUARD, True),
         "metrics_persistence": reader.flag(ENABLE_METRICS_PERSISTENCE, True),
+        "runtime_metrics": reader.flag(RYTHMIQ_RUNTIME_METRICS, service == "worker"),
         "traces": _signal(reader, generic, "traces"),
         "metrics": _signal(reader, generic, "metrics"),
         "logs": _signal(reader, generic, "logs"),
@@ -463,6 +495,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             key.strip() for key in (reader.raw(pii.ENV_EXTRA_KEYS) or "").split(",") if key.strip()
         ),
     }
+    config_file = reader.raw(OTEL_CONFIG_FILE)
+    if config_file is not None:
+        reader.problems.append(
+            f"{OTEL_CONFIG_FILE}={config_file!r} is not supported by rythmiq-otel; "
+            "the environment variables apply."
+        )
     unknown = set(overrides) - set(values)
     if unknown:
         raise TypeError(f"configure() got unknown settings {sorted(unknown)}; expected fields of Settings.")

@@ -16,8 +16,6 @@ from collections.abc import Callable
 
 import psycopg
 
-from rythmiq_otel import vocab
-
 log = logging.getLogger("rythmiq_otel.sink")
 #: Advisory lock key of the sink's maintenance round ("rythmiq.sink.maintenance", fixed).
 MAINTENANCE_LOCK_KEY = 0x5259_4D51_4D41_494E
@@ -72,23 +70,14 @@ class CachedProbe:
             return self._value
 
 
-_GAUGES_SQL = """
-SELECT
-  (SELECT coalesce(sum(total_cpu_seconds), 0) / 3600.0 FROM cpu_metrics
-    WHERE created_at >= date_trunc('month', now(), 'UTC')),
-  (SELECT count(*) FROM job_runs WHERE status = 'processing')
-"""
-
-
 def business_gauges(database_url: str) -> dict[str, float]:
     """The §3.2 gauges computed from Postgres (empty when Postgres is unreachable)."""
     try:
         with psycopg.connect(database_url, connect_timeout=2, autocommit=True) as conn:
-            row = conn.execute(_GAUGES_SQL).fetchone()
+            rows = conn.execute("SELECT metric_name, value FROM business_gauges()").fetchall()
     except psycopg.Error:
         return {}
-    assert row is not None
-    return {vocab.METRIC_CPU_HOURS_MONTH: float(row[0]), vocab.METRIC_JOBS_IN_PROGRESS: float(row[1])}
+    return {name: float(value) for name, value in rows}
 
 
 def maintain_once(database_url: str, run: Callable[[psycopg.Connection], object] | None = None) -> bool:

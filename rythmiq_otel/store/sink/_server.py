@@ -17,6 +17,7 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
+from .._gauge_sampler import GaugeSampler
 from ._http_guard import GuardedHttpToolsProtocol
 from ._pii_layer import PiiLayer
 from ._probes import CachedProbe, MaintenanceThread, business_gauges, readiness
@@ -28,19 +29,20 @@ from ._writer import CopyWriter
 def build_app(settings: SinkSettings) -> Starlette:
     """The production app: COPY writer, PII layer, readiness/gauges from Postgres, maintenance thread."""
     writer = CopyWriter(settings.database_url, pool_size=settings.effective_pool_size)
-    maintenance = (
-        MaintenanceThread(settings.database_url, settings.maintenance_interval_seconds)
-        if settings.maintenance_interval_seconds > 0 else None
-    )
+    # The store's periodic work, off together with --maintenance-interval 0: maintenance, gauge sampling.
+    periodic = [
+        MaintenanceThread(settings.database_url, settings.maintenance_interval_seconds),
+        GaugeSampler(settings.database_url),
+    ] if settings.maintenance_interval_seconds > 0 else []
 
     def startup() -> None:
         writer.open()
-        if maintenance is not None:
-            maintenance.start()
+        for thread in periodic:
+            thread.start()
 
     def shutdown() -> None:
-        if maintenance is not None:
-            maintenance.stop()
+        for thread in periodic:
+            thread.stop()
         writer.close()
 
     return create_app(

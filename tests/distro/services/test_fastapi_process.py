@@ -80,3 +80,39 @@ def test_by_default_every_request_gets_one_server_span(
     lines = _lines(run_instrumented(SERVE, RYTHMIQ_SERVICE="api"))
     assert len(_completed(lines)) == 4
     assert [span["name"] for span in _server_spans(otlp_capture)] == ["GET /ping"] * 4
+
+
+ERRORS = """
+from fastapi import FastAPI, HTTPException
+from fastapi.testclient import TestClient
+
+app = FastAPI()
+
+@app.get("/boom")
+def boom() -> dict:
+    raise RuntimeError("handler bug")
+
+@app.get("/slow")
+def slow() -> dict:
+    raise HTTPException(status_code=504)
+
+@app.get("/missing")
+def missing() -> dict:
+    raise HTTPException(status_code=404)
+
+with TestClient(app, raise_server_exceptions=False) as client:
+    codes = [client.get(p).status_code for p in ("/boom", "/boom", "/slow", "/missing")]
+    assert codes == [500, 500, 504, 404], codes
+"""
+
+
+def test_the_api_counts_server_errors_in_rythmiq_errors_total(
+    run_instrumented: Callable[..., subprocess.CompletedProcess[str]], otlp_capture: OtlpCapture
+) -> None:
+    _lines(run_instrumented(ERRORS, RYTHMIQ_SERVICE="api"))
+    counted: dict[tuple[str, str], float] = {}
+    for point in otlp_capture.metric_points():
+        if point["name"] == vocab.METRIC_ERRORS_TOTAL:
+            key = (point["attributes"]["error_code"], point["attributes"]["stage"])
+            counted[key] = counted.get(key, 0) + point["value"]  # delta points add up
+    assert counted == {("INTERNAL_ERROR", vocab.OTHER): 2, ("TIMEOUT", vocab.OTHER): 1}

@@ -111,7 +111,7 @@ def test_a_bad_value_is_one_warn_line_naming_the_variable_and_the_service_still_
     assert result.returncode == 0, result.stderr
     lines = parse_lines(result.stdout)
     warnings = [line for line in lines if line["level"] == "WARN"]
-    assert len(warnings) == 1
+    assert len(warnings) == 1, warnings
     assert warnings[0]["message"].startswith(f"{variable}={value!r} is not valid")
     assert [line["message"] for line in lines if line["level"] == "INFO"] == [
         "Job processing started", "Stage completed"
