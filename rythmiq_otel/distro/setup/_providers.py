@@ -136,7 +136,7 @@ def build_providers(settings: Settings) -> Providers:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
         if settings.pii_guard:
             logger.add_log_record_processor(ScrubbingLogRecordProcessor())
-        for exporter in log_exporters(settings.logs):
+        for exporter in log_exporters(settings.logs, settings.otlp_log_encoder):
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))
             )
