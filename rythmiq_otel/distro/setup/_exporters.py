@@ -24,6 +24,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from rythmiq_otel.distro.setup._lifecycle import fork_safe_session
+from rythmiq_otel.distro.setup._log_exporter import DirectOTLPLogExporter
 from rythmiq_otel.distro.setup._settings import ExportSettings, default_endpoint
 
 __all__ = ["log_exporters", "metric_exporters", "span_exporters", "temporality_for"]
@@ -53,7 +54,8 @@ def temporality_for(preference: str) -> dict[type, AggregationTemporality]:
     return {Counter: kind, Histogram: kind}
 
 
-def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
+def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extra: Any) -> Any:
+    """The OTLP exporter for ``signal``; ``direct``: logs over http/protobuf encoded by our encoder."""
     protocol = settings.protocol
     endpoint = settings.endpoint
     try:
@@ -89,6 +91,8 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
             http.Compression.Gzip if settings.compression == "gzip" else http.Compression.NoCompression
         )
         kwargs["session"] = fork_safe_session()
+        if direct:
+            exporter_class = DirectOTLPLogExporter
     return exporter_class(**kwargs)
 
 
@@ -119,10 +123,11 @@ def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricE
     return [built[name]() if name in built else _plugin("metrics", name) for name in settings.exporters]
 
 
-def log_exporters(settings: ExportSettings) -> list[LogRecordExporter]:
-    """The log record exporters for ``OTEL_LOGS_EXPORTER``."""
+def log_exporters(settings: ExportSettings, encoder: str = "direct") -> list[LogRecordExporter]:
+    """The log record exporters for ``OTEL_LOGS_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_LOG_ENCODER``."""
+    direct = encoder == "direct"
     built = {
-        "otlp": lambda: _otlp(settings, "logs"),
+        "otlp": lambda: _otlp(settings, "logs", direct=direct),
         "console": lambda: ConsoleLogRecordExporter(out=sys.stderr),
     }
     return [built[name]() if name in built else _plugin("logs", name) for name in settings.exporters]

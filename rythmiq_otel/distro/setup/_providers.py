@@ -32,7 +32,7 @@ from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
 from rythmiq_otel.distro.context._span_enrichment import BaggageSpanProcessor
 from rythmiq_otel.distro.metrics._catalog import views
 from rythmiq_otel.distro.setup._exporters import log_exporters, metric_exporters, span_exporters
-from rythmiq_otel.distro.setup._resource import build_resource
+from rythmiq_otel.distro.setup._resource import HashedOnceResource, build_resource
 from rythmiq_otel.distro.setup._sampling import build_sampler
 from rythmiq_otel.distro.setup._settings import BatchSettings, Settings
 
@@ -99,6 +99,7 @@ def build_providers(settings: Settings) -> Providers:
     resource = build_resource(settings)
     if settings.pii_guard:
         resource = scrub_resource(resource)
+    resource = HashedOnceResource(resource)
     tracer = TracerProvider(
         resource=resource,
         sampler=build_sampler(settings.sampler, settings.sampler_arg),
@@ -135,7 +136,7 @@ def build_providers(settings: Settings) -> Providers:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
         if settings.pii_guard:
             logger.add_log_record_processor(ScrubbingLogRecordProcessor())
-        for exporter in log_exporters(settings.logs):
+        for exporter in log_exporters(settings.logs, settings.otlp_log_encoder):
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))
             )
