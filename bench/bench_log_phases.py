@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12, help="rounds of 512 calls (the first two warm up)")
     parser.add_argument("--encoder", choices=("direct", "upstream"), default="direct",
-                        help="RYTHMIQ_OTLP_LOG_ENCODER for our exporter")
+                        help="RYTHMIQ_OTLP_ENCODER for our exporters")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Discard)
@@ -78,7 +78,7 @@ def main() -> None:
     sys.stdout = devnull = open(os.devnull, "w")  # noqa: SIM115 -- both variants' JSON lines go here
     settings = _settings.load_settings({
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
-        "RYTHMIQ_SERVICE": "worker", "RYTHMIQ_OTLP_LOG_ENCODER": args.encoder,
+        "RYTHMIQ_SERVICE": "worker", "RYTHMIQ_OTLP_ENCODER": args.encoder,
     })
     _settings.set_current(settings)
     providers = build_providers(settings)
