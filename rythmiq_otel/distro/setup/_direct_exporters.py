@@ -4,7 +4,7 @@ Everything but the encoding is upstream's: the constructor (endpoint, headers, t
 certificates, the credential provider: every ``OTEL_EXPORTER_OTLP_*`` setting), the HTTP client with its
 retries and ``Retry-After``, the size limit and the exporter's own metrics. ``_export`` below is upstream's
 1.45 ``export`` (the same for both signals but for the wording) with one line changed: the encoder
-(``logs._otlp_encoder``, ``_otlp_spans``), whose bytes decode to the same request (their tests).
+(``_otlp_logs``, ``_otlp_spans``), whose bytes decode to the same request (their tests).
 ``RYTHMIQ_OTLP_ENCODER=upstream`` selects the stock exporters (``_exporters``).
 """
 
@@ -23,8 +23,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATUS_CODE
 
-from rythmiq_otel.distro._otlp_spans import encode_spans_request
-from rythmiq_otel.distro.logs._otlp_encoder import encode_logs_request
+from rythmiq_otel.distro.setup._otlp_logs import encode_logs_request
+from rythmiq_otel.distro.setup._otlp_spans import encode_spans_request
 
 __all__ = ["DirectOTLPLogExporter", "DirectOTLPSpanExporter"]
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
 from opentelemetry.sdk.metrics import Counter, Histogram
-from opentelemetry.sdk.metrics.export import AggregationTemporality, ConsoleMetricExporter, MetricExporter
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+)
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
@@ -94,31 +100,38 @@ def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extr
     return exporter_class(**kwargs)
 
 
+def _plugin(signal: str, name: str) -> Any:
+    """An installed exporter entry point (``zipkin``, ``prometheus``, ...), constructed as upstream does:
+    with no arguments, configured by its own environment variables."""
+    (entry_point,) = entry_points(group=f"opentelemetry_{signal}_exporter", name=name)
+    return entry_point.load()()
+
+
 def span_exporters(settings: ExportSettings, encoder: str = "direct") -> list[SpanExporter]:
     """The span exporters for ``OTEL_TRACES_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
-    return [
-        _otlp(settings, "traces", direct=encoder == "direct")
-        if name == "otlp"
-        else ConsoleSpanExporter(out=sys.stderr)
-        for name in settings.exporters
-    ]
+    built = {
+        "otlp": lambda: _otlp(settings, "traces", direct=encoder == "direct"),
+        "console": lambda: ConsoleSpanExporter(out=sys.stderr),
+    }
+    return [built[name]() if name in built else _plugin("traces", name) for name in settings.exporters]
 
 
-def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricExporter]:
-    """The metric exporters for ``OTEL_METRICS_EXPORTER`` with the configured temporality."""
+def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricExporter | MetricReader]:
+    """The metric exporters for ``OTEL_METRICS_EXPORTER`` with the configured temporality; a plugin may be
+    a metric reader itself (``prometheus`` is scraped rather than pushed)."""
     preferred = temporality_for(temporality)
-    return [
-        _otlp(settings, "metrics", preferred_temporality=preferred)
-        if name == "otlp"
-        else ConsoleMetricExporter(out=sys.stderr, preferred_temporality=preferred)
-        for name in settings.exporters
-    ]
+    built = {
+        "otlp": lambda: _otlp(settings, "metrics", preferred_temporality=preferred),
+        "console": lambda: ConsoleMetricExporter(out=sys.stderr, preferred_temporality=preferred),
+    }
+    return [built[name]() if name in built else _plugin("metrics", name) for name in settings.exporters]
 
 
 def log_exporters(settings: ExportSettings, encoder: str = "direct") -> list[LogRecordExporter]:
     """The log record exporters for ``OTEL_LOGS_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
     direct = encoder == "direct"
-    return [
-        _otlp(settings, "logs", direct=direct) if name == "otlp" else ConsoleLogRecordExporter(out=sys.stderr)
-        for name in settings.exporters
-    ]
+    built = {
+        "otlp": lambda: _otlp(settings, "logs", direct=direct),
+        "console": lambda: ConsoleLogRecordExporter(out=sys.stderr),
+    }
+    return [built[name]() if name in built else _plugin("logs", name) for name in settings.exporters]

@@ -18,7 +18,7 @@ from opentelemetry.sdk.metrics import (
     MeterProvider,
     TraceBasedExemplarFilter,
 )
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -115,13 +115,13 @@ def build_providers(settings: Settings) -> Providers:
     meter = None
     if settings.metrics_persistence and settings.metrics.exporters:
         readers = [
-            PeriodicExportingMetricReader(
-                exporter,
+            # a pull reader from an entry point (prometheus) is used as it is; exporters are pushed
+            exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(
+                ScrubbingMetricExporter(exporter) if settings.pii_guard else exporter,
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,
             )
             for exporter in metric_exporters(settings.metrics, settings.temporality)
-            for exporter in ([ScrubbingMetricExporter(exporter)] if settings.pii_guard else [exporter])
         ]
         meter = MeterProvider(
             resource=resource,

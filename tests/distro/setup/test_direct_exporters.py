@@ -3,6 +3,9 @@ both put the same request on the wire through every OTLP setting (compression, h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
@@ -10,36 +13,46 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
 from rythmiq_otel.distro.setup._exporters import log_exporters, span_exporters
 from rythmiq_otel.distro.setup._settings import load_settings
-from tests.otlp_capture import OtlpCapture
+from tests.otlp_capture import CapturedRequest, OtlpCapture
 
 
-def _exporter(environ: dict[str, str]) -> object:
+def _exporter(environ: dict[str, str], signal: str = "logs") -> Any:
     settings = load_settings(environ)
     assert settings.problems == ()
-    (exporter,) = log_exporters(settings.logs, settings.otlp_encoder)
+    build = log_exporters if signal == "logs" else span_exporters
+    (exporter,) = build(getattr(settings, signal), settings.otlp_encoder)
     return exporter
 
 
-def _span_exporter(environ: dict[str, str]) -> object:
-    settings = load_settings(environ)
-    (exporter,) = span_exporters(settings.traces, settings.otlp_encoder)
-    return exporter
+def _sent_by_both(environ: dict[str, str], signal: str, items: Sequence[Any]) -> list[CapturedRequest]:
+    """What the direct and then the upstream exporter put on the wire for ``items``."""
+    with OtlpCapture() as capture:
+        for encoder in ("direct", "upstream"):
+            exporter = _exporter(
+                {**environ, "OTEL_EXPORTER_OTLP_ENDPOINT": capture.url, "RYTHMIQ_OTLP_ENCODER": encoder},
+                signal,
+            )
+            assert exporter.export(items).name == "SUCCESS"
+            exporter.shutdown()
+        return list(capture.requests)
 
 
 def test_direct_is_the_default_and_upstream_is_one_setting_away() -> None:
     assert type(_exporter({})) is DirectOTLPLogExporter
     assert type(_exporter({"RYTHMIQ_OTLP_ENCODER": "upstream"})) is OTLPLogExporter
     assert type(_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})) is GrpcLogExporter
-    assert type(_span_exporter({})) is DirectOTLPSpanExporter
-    assert type(_span_exporter({"RYTHMIQ_OTLP_ENCODER": "upstream"})) is OTLPSpanExporter
-    assert type(_span_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})) is GrpcSpanExporter
+    assert type(_exporter({}, "traces")) is DirectOTLPSpanExporter
+    assert type(_exporter({"RYTHMIQ_OTLP_ENCODER": "upstream"}, "traces")) is OTLPSpanExporter
+    assert type(_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces")) is GrpcSpanExporter
 
 
 def test_a_bad_encoder_name_is_one_sentence_naming_the_setting() -> None:
@@ -54,23 +67,26 @@ def test_a_bad_encoder_name_is_one_sentence_naming_the_setting() -> None:
 def test_both_encoders_send_the_same_request_with_the_same_headers(compression: str) -> None:
     records = [
         ReadableLogRecord(
-            LogRecord(timestamp=1_764_000_000_000_000_000 + i, observed_timestamp=1_764_000_000_500_000_000,
-                      trace_id=0x550E8400E29B41D4A716446655440000 + i, span_id=i + 1,
-                      severity_text="INFO", severity_number=SeverityNumber.INFO, body=f"line {i}",
-                      attributes={"stage": "ocr", "n": i, "ok": True, "extra.tags": ["a", "b"][: i % 3]}),
+            LogRecord(
+                timestamp=1_764_000_000_000_000_000 + i,
+                observed_timestamp=1_764_000_000_500_000_000,
+                trace_id=0x550E8400E29B41D4A716446655440000 + i,
+                span_id=i + 1,
+                severity_text="INFO",
+                severity_number=SeverityNumber.INFO,
+                body=f"line {i}",
+                attributes={"stage": "ocr", "n": i, "ok": True, "extra.tags": ["a", "b"][: i % 3]},
+            ),
             Resource({"service.name": "worker"}),
             InstrumentationScope("rythmiq_otel"),
         )
         for i in range(50)
     ]
-    with OtlpCapture() as capture:
-        environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": capture.url, "OTEL_EXPORTER_OTLP_COMPRESSION": compression,
-                   "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "authorization=Bearer%20t0ken"}
-        for encoder in ("direct", "upstream"):
-            exporter = _exporter({**environ, "RYTHMIQ_OTLP_ENCODER": encoder})
-            assert exporter.export(records) is LogRecordExportResult.SUCCESS
-            exporter.shutdown()
-        direct, upstream = capture.requests
+    environ = {
+        "OTEL_EXPORTER_OTLP_COMPRESSION": compression,
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "authorization=Bearer%20t0ken",
+    }
+    direct, upstream = _sent_by_both(environ, "logs", records)
     assert direct.message == upstream.message
     assert len(direct.message.resource_logs[0].scope_logs[0].log_records) == 50
     for name in ("authorization", "content-encoding", "content-type"):
@@ -79,11 +95,6 @@ def test_both_encoders_send_the_same_request_with_the_same_headers(compression: 
 
 
 def test_both_span_encoders_send_the_same_request() -> None:
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource({"service.name": "worker"}), shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
@@ -92,13 +103,8 @@ def test_both_span_encoders_send_the_same_request() -> None:
         for stage in ("upload", "ocr"):
             with tracer.start_as_current_span(f"stage {stage}") as span:
                 span.add_event("retry", {"attempt": 2})
-    spans = memory.get_finished_spans()
-    with OtlpCapture() as capture:
-        environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": capture.url, "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}
-        for encoder in ("direct", "upstream"):
-            exporter = _span_exporter({**environ, "RYTHMIQ_OTLP_ENCODER": encoder})
-            assert exporter.export(spans) is SpanExportResult.SUCCESS
-            exporter.shutdown()
-        direct, upstream = capture.requests
+    direct, upstream = _sent_by_both(
+        {"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}, "traces", memory.get_finished_spans()
+    )
     assert direct.message == upstream.message
     assert len(direct.message.resource_spans[0].scope_spans[0].spans) == 3

@@ -6,7 +6,7 @@ JSON-only log call costs in total (docs/distro.md, "Where the CPU goes"). The re
 have a fixed shape (a string body, scalar attributes), which encodes in a few µs straight to the wire.
 
 Equivalence is the contract: the bytes, decoded, equal what upstream's ``encode_logs`` produces for the
-same batch (``tests/distro/logs/test_otlp_encoder.py`` over generated records). Only the records of the
+same batch (``tests/distro/setup/test_otlp_logs.py`` over generated records). Only the records of the
 common shape take the direct path; any other record (a structured body, a sequence or mapping attribute,
 an integer outside int64, a subclassed value, text with a lone surrogate) is encoded by upstream's own
 ``_encode_log``. The envelope is ``_otlp_wire.request_bytes``.
@@ -20,7 +20,7 @@ from opentelemetry.exporter.otlp.proto.common._internal._log_encoder import _enc
 from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
 from opentelemetry.sdk._logs import ReadableLogRecord
 
-from rythmiq_otel.distro._otlp_wire import FIXED32, FIXED64, delimited, key_value, request_bytes, varint
+from rythmiq_otel.distro.setup._otlp_wire import FIXED32, FIXED64, delimited, key_value, request_bytes, varint
 
 __all__ = ["encode_logs_request"]
 
@@ -75,17 +75,6 @@ def _direct(readable: ReadableLogRecord) -> bytes | None:
     return b"".join(parts)
 
 
-def _log_record_entry(readable: ReadableLogRecord) -> bytes:
-    """``ScopeLogs.log_records`` entry (field 2) for one record, direct or through upstream."""
-    try:
-        encoded = _direct(readable)
-    except UnicodeEncodeError:  # a lone surrogate: upstream drops that attribute (or fails) its own way
-        encoded = None
-    if encoded is None:
-        encoded = _encode_log(readable).SerializeToString()
-    return delimited(b"\x12", encoded)
-
-
 def encode_logs_request(batch: Sequence[ReadableLogRecord]) -> bytes:
     """The serialised ``ExportLogsServiceRequest`` for ``batch``, grouped as upstream groups it."""
-    return request_bytes(batch, _log_record_entry, ResourceLogs, ScopeLogs)
+    return request_bytes(batch, _direct, _encode_log, (ResourceLogs, ScopeLogs))

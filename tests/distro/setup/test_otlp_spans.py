@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
 
-from rythmiq_otel.distro._otlp_spans import _direct, encode_spans_request
-from tests.distro.logs.test_otlp_encoder import _scalar, _text, _value
+from rythmiq_otel.distro.setup._otlp_spans import _direct, encode_spans_request
+from tests.distro.setup.test_otlp_logs import _scalar, _text, _value
 
 
 def _spans(rng: random.Random, resource: Resource, count: int) -> list[ReadableSpan]:

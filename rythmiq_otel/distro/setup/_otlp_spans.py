@@ -5,7 +5,7 @@ and an ``AnyValue`` per attribute, a ``Status``), about as much as the SDK spend
 span; a job's eight spans pay it eight times (docs/distro.md, "Where the CPU goes").
 
 Equivalence is the contract, as for logs: decoded, the bytes equal what upstream's ``encode_spans``
-produces for the same batch (``tests/distro/test_otlp_spans.py`` over generated spans). The direct path
+produces for the same batch (``tests/distro/setup/test_otlp_spans.py`` over generated spans). The direct path
 takes spans without events or links whose attributes are scalars; every other span is encoded by
 upstream's own ``_encode_span``. The envelope is ``_otlp_wire.request_bytes``.
 """
@@ -18,7 +18,7 @@ from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import _SP
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, SpanFlags
 from opentelemetry.sdk.trace import ReadableSpan
 
-from rythmiq_otel.distro._otlp_wire import FIXED32, FIXED64, delimited, key_value, request_bytes, varint
+from rythmiq_otel.distro.setup._otlp_wire import FIXED32, FIXED64, delimited, key_value, request_bytes, varint
 
 __all__ = ["encode_spans_request"]
 
@@ -85,17 +85,6 @@ def _direct(span: ReadableSpan) -> bytes | None:
     return b"".join(parts)
 
 
-def _span_entry(span: ReadableSpan) -> bytes:
-    """``ScopeSpans.spans`` entry (field 2) for one span, direct or through upstream."""
-    try:
-        encoded = _direct(span)
-    except UnicodeEncodeError:  # a lone surrogate: upstream drops that attribute (or fails) its own way
-        encoded = None
-    if encoded is None:
-        encoded = _encode_span(span).SerializeToString()
-    return delimited(b"\x12", encoded)
-
-
 def encode_spans_request(spans: Sequence[ReadableSpan]) -> bytes:
     """The serialised ``ExportTraceServiceRequest`` for ``spans``, grouped as upstream groups them."""
-    return request_bytes(spans, _span_entry, ResourceSpans, ScopeSpans)
+    return request_bytes(spans, _direct, _encode_span, (ResourceSpans, ScopeSpans))

@@ -1,4 +1,4 @@
-"""Protobuf wire primitives for the direct OTLP encoders (``logs._otlp_encoder``, ``_otlp_spans``).
+"""Protobuf wire primitives for the direct OTLP encoders (``_otlp_logs``, ``_otlp_spans``).
 
 Why hand-written: upstream's encoders build a protobuf object per record, per attribute and per value, and
 that costs more than the telemetry call itself (docs/distro.md, "Where the CPU goes"). These helpers write
@@ -89,21 +89,34 @@ def key_value(key: Any, value: Any) -> bytes | None:
     return message
 
 
+def _entry(item: Any, direct: Callable[[Any], bytes | None], upstream: Callable[[Any], Any]) -> bytes:
+    """The scope message's field-2 entry for one item: ``direct`` bytes, else upstream's message."""
+    try:
+        encoded = direct(item)
+    except UnicodeEncodeError:  # a lone surrogate: upstream drops that attribute (or fails) its own way
+        encoded = None
+    if encoded is None:
+        encoded = upstream(item).SerializeToString()
+    return delimited(b"\x12", encoded)
+
+
 def request_bytes(
     items: Sequence[Any],
-    entry: Callable[[Any], bytes],
-    resource_message: Callable[..., Any],
-    scope_message: Callable[..., Any],
+    direct: Callable[[Any], bytes | None],
+    upstream: Callable[[Any], Any],
+    messages: tuple[Callable[..., Any], Callable[..., Any]],
 ) -> bytes:
     """The export request for ``items`` (each with ``resource`` and ``instrumentation_scope``).
 
-    ``entry(item)`` is the item's field-2 entry of the scope message; ``resource_message`` and
-    ``scope_message`` are the signal's ``Resource*``/``Scope*`` protobuf classes (fields 1-3 alike).
+    ``direct(item)`` is the item's message bytes or ``None`` (then ``upstream(item)``, upstream's own
+    message, is serialised); ``messages`` are the signal's ``Resource*`` and ``Scope*`` protobuf classes
+    (fields 1-3 alike for logs and spans).
     """
+    resource_message, scope_message = messages
     groups: dict[Any, dict[Any, list[bytes]]] = {}
     for item in items:
         scopes = groups.setdefault(item.resource, {})
-        scopes.setdefault(item.instrumentation_scope or None, []).append(entry(item))
+        scopes.setdefault(item.instrumentation_scope or None, []).append(_entry(item, direct, upstream))
     request = []
     for resource, scopes in groups.items():
         parts = [
