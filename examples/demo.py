@@ -103,8 +103,8 @@ class _CollectorBuild:
                 output, _ = process.communicate(timeout=COLLECTOR_PROGRESS_SECONDS)
                 return output
             except subprocess.TimeoutExpired:
-                print(f"collector  still building the sidecar with Go ({time.monotonic() - self.began:.0f} "
-                      f"s; 2 to 5 minutes the first time, seconds once cached) ...", flush=True)
+                print(f"collector  still building the sidecar with Go ({time.monotonic() - self.began:.0f} s "
+                      f"so far; minutes the first time, seconds once cached) ...", flush=True)
 
 
 def _db(action: str, env: dict[str, str]) -> int:

@@ -3,8 +3,8 @@
 Part of the shared PII rules (``rythmiq_otel.pii`` runs them), standard library only. Each detector is a
 function ``text -> [(start, end, rule)]`` that
 
-- sits behind a cheap gate (a substring test, or one C-speed regex search shared by the numeric kinds), so
-  a message without digits pays for one search, not seven;
+- sits behind cheap gates (a digit count, substring tests -- all at C speed), so an ordinary message with
+  a number in it pays for a dozen ``in`` tests, not a dozen regex scans;
 - runs in linear time on any input: every pattern either starts on a rare anchor or is bounded, and
   repetitions are bounded too, so a hostile 100 KB string costs milliseconds (the sink scans whatever a
   client sends);
@@ -142,40 +142,46 @@ _DATE: Final = (
     rf"(?:(?:19|20)\d\d-[01]\d-[0-3]\d|[0-3]?\d[./-][01]?\d[./-](?:19|20)\d\d"
     rf"|[0-3]?\d\.? {_MONTH} (?:19|20)\d\d|{_MONTH} [0-3]?\d(?:st|nd|rd|th)?,? (?:19|20)\d\d)(?!\d|T\d|:\d)"
 )
-_NAME: Final = r"[A-Z][a-z]{1,20}(?:[ -][A-Z]\.?)?(?: [A-Z][a-z'-]{1,20}){1,2}"
+# A capitalised name of two or three words, after its first letter (the pattern starts with that letter).
+_NAME_AFTER_INITIAL: Final = r"[a-z]{1,20}(?:[ -][A-Z]\.?)?(?: [A-Z][a-z'-]{1,20}){1,2}"
 _STREET_SUFFIX: Final = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Way"
     r"|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Close|Crescent)"
 )
 
-_CARD_RE: Final = re.compile(r"(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w-])")
-_IBAN_RE: Final = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d\d(?: ?[A-Z0-9]){11,40}(?![A-Za-z0-9])")
-_SSN_RE: Final = re.compile(r"(?<![\w.-])(?!000|666|9)\d{3}([- ])(?!00)\d\d\1(?!0000)\d{4}(?![\w-])")
+# Each pattern starts with a plain character class and checks what precedes it with a look-behind *after*
+# that character: the regex engine then skips ahead to candidate characters at C speed, where a pattern
+# opening with a look-behind is tried at every position.
+_CARD_RE: Final = re.compile(r"\d(?<![\w.+-]\d)(?:[ -]?\d){12,18}(?![\w-])")
+_IBAN_RE: Final = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d\d(?: ?[A-Z0-9]){11,40}(?![A-Za-z0-9])")
+_SSN_RE: Final = re.compile(
+    r"[0-8](?<![\w.-][0-8])\d\d(?<!000)(?<!666)([- ])(?!00)\d\d\1(?!0000)\d{4}(?![\w-])"
+)
 _NINO_RE: Final = re.compile(
-    r"(?<![A-Za-z0-9])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d\d ?\d\d ?\d\d ?[A-D]"
-    r"(?![A-Za-z0-9])"
+    r"[A-CEGHJ-PR-TW-Z](?<![A-Za-z0-9].)[A-CEGHJ-NPR-TW-Z](?<!BG|GB|NK|KN|TN|NT|ZZ)"
+    r" ?\d\d ?\d\d ?\d\d ?[A-D](?![A-Za-z0-9])"
 )
-_PHONE_INTERNATIONAL_RE: Final = re.compile(r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w])")
-_PHONE_NANP_RE: Final = re.compile(r"(?<![\w.-])(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w-])")
-_PHONE_NATIONAL_RE: Final = re.compile(r"(?<![\w.+/:-])0\d{1,4}([ -])\d{2,8}(?:\1\d{2,8}){0,4}(?![\w-])")
-_STREET_RE: Final = re.compile(
-    rf"(?<![\w.,-])\d{{1,5}}[A-Za-z]?,?(?: (?:[A-Z][A-Za-z'.-]{{1,30}}|of|de|la)){{1,5}}"
+_PHONE_INTERNATIONAL_RE: Final = re.compile(r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w])")
+_PHONE_NANP_RE: Final = re.compile(r"\d(?<![\w.-]\d)\d\d[.-]\d{3}[.-]\d{4}(?![\w-])")
+_PHONE_NANP_AREA_RE: Final = re.compile(r"\((?<![\w.-]\()\d{3}\) ?\d{3}[.-]\d{4}(?![\w-])")
+_PHONE_NATIONAL_RE: Final = re.compile(r"0(?<![\w.+/:-]0)\d{1,4}([ -])\d{2,8}(?:\1\d{2,8}){0,4}(?![\w-])")
+_STREET_NUMBER_FIRST_RE: Final = re.compile(
+    rf"\d(?<![\w.,-]\d)\d{{0,4}}[A-Za-z]?,?(?: (?:[A-Z][A-Za-z'.-]{{1,30}}|of|de|la)){{1,5}}"
     rf" {_STREET_SUFFIX}\b\.?"
-    r"|(?<![\w])[A-ZÄÖÜ][a-zäöüß]{1,30}(?:straße|strasse|str\.|weg|gasse|platz|allee)"
-    r" \d{1,4}[a-z]?(?![\w])"
-    r"|(?<![\w])[A-ZÄÖÜ][a-zäöüß]{1,30} (?:Straße|Strasse|Weg|Gasse|Platz|Allee) \d{1,4}[a-z]?(?![\w])"
-    r"|(?<![\w.,-])\d{1,4}(?:bis|ter)?,? (?:rue|avenue|boulevard|allée|chemin|impasse|place)"
-    r" (?:(?:d[eu']|la|des)[ ']?){0,2}"
-    r"[A-Z][\w'-]{1,30}(?: [A-Z][\w'-]{1,30}){0,3}"
-    r"|(?i:\bP\.? ?O\.? Box \d{1,8}\b)"
+    r"|\d(?<![\w.,-]\d)\d{0,3}(?:bis|ter)?,? (?:rue|avenue|boulevard|allée|chemin|impasse|place)"
+    r" (?:(?:d[eu']|la|des)[ ']?){0,2}[A-Z][\w'-]{1,30}(?: [A-Z][\w'-]{1,30}){0,3}"
 )
+_STREET_NAME_FIRST_RE: Final = re.compile(
+    r"[A-ZÄÖÜ](?<!\w.)[a-zäöüß]{1,30}(?:straße|strasse|str\.|weg|gasse|platz|allee) \d{1,4}[a-z]?(?![\w])"
+    r"|[A-ZÄÖÜ](?<!\w.)[a-zäöüß]{1,30} (?:Straße|Strasse|Weg|Gasse|Platz|Allee) \d{1,4}[a-z]?(?![\w])"
+)
+_PO_BOX_RE: Final = re.compile(r"(?i:\bP\.? ?O\.? Box \d{1,8}\b)")
 _DOB_KEYWORD_RE: Final = re.compile(
     r"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?|geb\.|geboren(?: am)?"
     r"|n[ée]e? le)"
     rf"[\s:=,(-]{{0,5}}){_DATE}"
 )
-_DOB_NAME_RE: Final = re.compile(rf"(?<![\w-]){_NAME},? \(?{_DATE}")
-_DIGIT_PAIR_RE: Final = re.compile(r"\d\d")
+_DOB_NAME_RE: Final = re.compile(rf"[A-Z](?<![\w-][A-Z]){_NAME_AFTER_INITIAL},? \(?{_DATE}")
 
 
 def _finder(
@@ -196,37 +202,77 @@ def _finder(
     return find
 
 
-_NUMERIC: Final[tuple[Callable[[str], list[Span]], ...]] = (
-    _finder(_CARD_RE, RULE_PAYMENT_CARD, _card_length),
-    _finder(_IBAN_RE, RULE_BANK_ACCOUNT, _iban_length),
-    _finder(_SSN_RE, RULE_NATIONAL_ID),
-    _finder(_NINO_RE, RULE_NATIONAL_ID),
-    _finder(_PHONE_INTERNATIONAL_RE, RULE_PHONE, _phone_length),
-    _finder(_PHONE_NANP_RE, RULE_PHONE),
-    _finder(_PHONE_NATIONAL_RE, RULE_PHONE, _phone_length),
-    _finder(_DOB_KEYWORD_RE, RULE_DATE_OF_BIRTH),
-    _finder(_DOB_NAME_RE, RULE_DATE_OF_BIRTH, _old_date_length),
+_find_card: Final = _finder(_CARD_RE, RULE_PAYMENT_CARD, _card_length)
+_find_iban: Final = _finder(_IBAN_RE, RULE_BANK_ACCOUNT, _iban_length)
+_find_ssn: Final = _finder(_SSN_RE, RULE_NATIONAL_ID)
+_find_nino: Final = _finder(_NINO_RE, RULE_NATIONAL_ID)
+_find_phone_international: Final = _finder(_PHONE_INTERNATIONAL_RE, RULE_PHONE, _phone_length)
+_find_phone_nanp: Final = _finder(_PHONE_NANP_RE, RULE_PHONE)
+_find_phone_nanp_area: Final = _finder(_PHONE_NANP_AREA_RE, RULE_PHONE)
+_find_phone_national: Final = _finder(_PHONE_NATIONAL_RE, RULE_PHONE, _phone_length)
+_find_street_number_first: Final = _finder(_STREET_NUMBER_FIRST_RE, RULE_STREET_ADDRESS)
+_find_street_name_first: Final = _finder(_STREET_NAME_FIRST_RE, RULE_STREET_ADDRESS)
+_find_po_box: Final = _finder(_PO_BOX_RE, RULE_STREET_ADDRESS)
+_find_dob_keyword: Final = _finder(_DOB_KEYWORD_RE, RULE_DATE_OF_BIRTH)
+_find_dob_name: Final = _finder(_DOB_NAME_RE, RULE_DATE_OF_BIRTH, _old_date_length)
+
+# A number then a capitalised word or a French street word: what an address written number-first holds.
+_NUMBER_THEN_NAME: Final = re.compile(
+    r"\d[A-Za-z]?,? (?:[A-Z]|rue |avenue |boulevard |allée |chemin |impasse |place )"
 )
-_find_street: Final = _finder(_STREET_RE, RULE_STREET_ADDRESS)
-_DIGIT_RE: Final = re.compile(r"\d")
+# A German street word before a number; a birth word (searched in the lower-cased text). Patterns opening
+# with literals, so the engine skips to their first letters at C speed.
+_GERMAN_STREET_GATE: Final = re.compile(r"(?:aße|asse|str\.|weg|gasse|platz|allee|Weg|Gasse|Platz|Allee) \d")
+_BIRTH_GATE: Final = re.compile(r"dob|d\.o\.b|birth|born|geb|n[ée]e? le")
+_DIGITS: Final = "0123456789"
 
 
 def document_value_spans(text: str) -> list[Span]:
     """Card numbers, IBANs, national ids, phone numbers, street addresses and birth dates in ``text``.
 
-    A street address holds a digit and every other kind a run of two, so text without digits costs a
-    single search, and text with only single digits two.
+    Each kind runs only when the text could hold one -- enough digits (counted at C speed), an upper-case
+    letter, a ``+``, a street or birth word -- so an ordinary message with a number in it ("Processed 1234
+    rows in 56 ms") costs a few substring tests and one search, not a dozen scans.
     """
-    pair = _DIGIT_PAIR_RE.search(text)
-    if pair is None:
-        return _find_street(text) if _DIGIT_RE.search(text) else []
-    return [*_find_street(text), *(span for find in _NUMERIC for span in find(text))]
+    digits = sum(map(text.count, _DIGITS))
+    if not digits:
+        return []
+    spans: list[Span] = []
+    if _NUMBER_THEN_NAME.search(text):
+        spans += _find_street_number_first(text)
+    if _GERMAN_STREET_GATE.search(text):
+        spans += _find_street_name_first(text)
+    lowered = text.lower()
+    if "box" in lowered:
+        spans += _find_po_box(text)
+    if digits < 4:
+        return spans
+    upper = lowered != text
+    if digits >= 13:
+        spans += _find_card(text)
+    if upper and len(text) >= 15:
+        spans += _find_iban(text)
+    if digits >= 9:
+        spans += _find_ssn(text)
+        if digits >= 10:
+            spans += _find_phone_nanp(text) + _find_phone_nanp_area(text)
+        if "0" in text:
+            spans += _find_phone_national(text)
+    if upper and digits >= 6:
+        spans += _find_nino(text)
+    if "+" in text and digits >= 8:
+        spans += _find_phone_international(text)
+    if _BIRTH_GATE.search(lowered):
+        spans += _find_dob_keyword(text)
+    if upper and ("19" in text or "200" in text):
+        spans += _find_dob_name(text)
+    return spans
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Secrets: JWTs, Authorization credentials, credentials inside URLs, API keys with a vendor prefix
 # ----------------------------------------------------------------------------------------------------------
-_JWT_RE: Final = re.compile(r"(?<![\w-])eyJ[\w-]{2,4096}\.[\w-]{2,16384}\.[\w-]{0,4096}")
+_JWT_RE: Final = re.compile(r"eyJ(?<![\w-]eyJ)[\w-]{2,4096}\.[\w-]{2,16384}\.[\w-]{0,4096}")
 _CREDENTIAL_RE: Final = re.compile(r"(?i:\b(?:bearer|basic|digest|negotiate))[ \t]{1,4}[\w.~+/=-]{8,4096}")
 _URL_USERINFO_RE: Final = re.compile(r"(?<=://)[^\s/@:\"'<>\[\]]{1,256}:[^\s/@\"'<>]{1,256}(?=@)")
 _API_KEY_RE: Final = re.compile(
@@ -234,8 +280,7 @@ _API_KEY_RE: Final = re.compile(
     r"|github_pat_\w{20,256}|glpat-[\w-]{20,256}|xox[abprs]-[\w-]{10,256}|(?:AKIA|ASIA)[0-9A-Z]{16}"
     r"|AIza[\w-]{35}|SG\.[\w-]{16,64}\.[\w-]{16,64})(?![\w-])"
 )
-_API_KEY_ANCHORS: Final = ("_live_", "_test_", "sk-", "gh", "github_pat_", "glpat-", "xox", "AKIA", "ASIA",
-                           "AIza", "SG.")
+_API_KEY_GATE: Final = re.compile(r"_live_|_test_|sk-|gh[pousr]_|github_pat_|glpat-|xox|AKIA|ASIA|AIza|SG\.")
 _find_jwt: Final = _finder(_JWT_RE, RULE_SECRET, _jwt_length)
 _find_credential: Final = _finder(_CREDENTIAL_RE, RULE_SECRET, _credential_length)
 _find_userinfo: Final = _finder(_URL_USERINFO_RE, RULE_SECRET)
@@ -253,6 +298,6 @@ def secret_spans(text: str) -> list[Span]:
         spans += _find_credential(text)
     if "://" in text and "@" in text:
         spans += _find_userinfo(text)
-    if any(anchor in text for anchor in _API_KEY_ANCHORS):
+    if _API_KEY_GATE.search(text):
         spans += _find_api_key(text)
     return spans

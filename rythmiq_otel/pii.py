@@ -298,7 +298,8 @@ _LOCATION_TOKENS: Final = frozenset({
 # ----------------------------------------------------------------------------------------------------------
 _UUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_ID: Final = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
-_ALNUM16: Final = re.compile(r"[0-9a-z]{16}")  # user_id_hash (the spec's own examples are not hex)
+# user_id_hash (the spec's own examples are not hex); sixteen digits alone are no hash but a card number.
+_ALNUM16: Final = re.compile(r"(?=[0-9]{0,15}[a-z])[0-9a-z]{16}")
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")  # enumerations: stage, level, error_code, method ...
 _ISO_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?")
 
@@ -310,7 +311,12 @@ _SHAPED_SAFE_KEYS: Final[dict[str, re.Pattern[str]]] = {
     "http_method": _TOKEN, "http.method": _TOKEN, "http.request.method": _TOKEN, "method": _TOKEN,
     "status": _TOKEN, "processing_path": _TOKEN, "execution_temperature": _TOKEN, "execution_temp": _TOKEN,
     "severity_text": _TOKEN, "exception.type": _TOKEN,
+    # What the collector's k8s_attributes processor adds (a UUID, not a user id despite the ``uid`` word).
+    "k8s.pod.uid": _UUID,
 }
+# A safe key whose value lacks its shape is scanned like any text -- except these, where a value of another
+# shape is itself the thing the key stands in for: a ``user_id_hash`` that is no hash is a raw user id.
+_MALFORMED_RULES: Final[Mapping[str, str]] = {"user_id_hash": RULE_USER_ID}
 SAFE_KEYS: Final[frozenset[str]] = frozenset({
     *_SHAPED_SAFE_KEYS,
     *(field for field in LOG_FIELDS if field not in ("message", "extra")),
@@ -498,8 +504,6 @@ _DETECTORS: Final[tuple[Callable[[str], list[Span]], ...]] = (
         re.compile(rf"data:[\w/+.-]{{1,128}};base64,[A-Za-z0-9+/=_-]*|[A-Za-z0-9+/_-]{{{_BASE64_MIN},}}={{0,2}}"),
         _base64_length,
     ),
-    document_value_spans,
-    secret_spans,
 )
 
 # key=value / "key": "value" / 'key': 'value' inside text; redacted only when the key is blocked. Matched on
@@ -521,12 +525,9 @@ _STRICT_PROSE_RE: Final = re.compile(
     rf"(?<!\S)(?:\S+(?:[ \t]+|\r?\n(?=\S))){{{STRICT_PROSE_WORDS - 1},}}\S+"
 )
 
-# Every detector and every key=value needs one of these (a character, a digit, a credential scheme or a
-# vendor key prefix), or a string of at least _BASE64_MIN.
-_TRIGGER_RE: Final = re.compile(
-    r"[@%.:/\\=+\d]|[Bb]earer|BEARER|[Bb]asic|BASIC|[Dd]igest|[Nn]egotiate|_live_|_test_|sk-|xox|AIza"
-    r"|gh[pousr]_|glpat-|eyJ"
-)
+# Every detector of _DETECTORS and every key=value needs one of these characters, or a string of at least
+# _BASE64_MIN. The document kinds and the secrets (``_pii_values``) carry their own gates.
+_TRIGGER_RE: Final = re.compile(r"[@%.:/\\=]")
 _CAMEL_RE: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM_RE: Final = re.compile(r"[^a-z0-9]+")
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
@@ -857,8 +858,13 @@ class Scrubber:
                 return key, value
             out.append(Redaction(_join(prefix, path_key), policy.rule))
             return key, marker(policy.rule)
-        if type(value) is str and policy.shape is not None and policy.shape.fullmatch(value):
-            return key, value
+        if type(value) is str and policy.shape is not None:
+            if policy.shape.fullmatch(value):
+                return key, value
+            malformed = _MALFORMED_RULES.get(key)
+            if malformed is not None and value and not is_marker(value):
+                out.append(Redaction(_join(prefix, path_key), malformed))
+                return key, marker(malformed)
         return key, self._scrub_any(value, prefix, path_key, out)
 
     def _scrub_any(self, value: Any, prefix: str, key: str, out: list[Redaction]) -> Any:
@@ -937,12 +943,15 @@ class Scrubber:
         """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
+        spans = []
         if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
             text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
-        elif length < _BASE64_MIN and not _TRIGGER_RE.search(text):
-            return text  # no detector can match without one of these
-        spans = [span for detector in _DETECTORS for span in detector(text)]
+            spans = [span for detector in _DETECTORS for span in detector(text)]
+        elif length >= _BASE64_MIN or _TRIGGER_RE.search(text):
+            spans = [span for detector in _DETECTORS for span in detector(text)]
+        spans += document_value_spans(text)
+        spans += secret_spans(text)
         if "=" in text or ":" in text:
             spans.extend(self._kv_spans(text))
         if skip:

@@ -176,6 +176,13 @@ def test_a_safe_key_with_a_malformed_value_is_still_scanned() -> None:
     assert redactions == [Redaction("job_id", "email")]
 
 
+def test_a_user_id_hash_that_is_no_hash_is_a_raw_user_id() -> None:
+    assert DEFAULT_SCRUBBER.scrub_value("user_id_hash", "usr_8812") == (
+        marker("user_id"), [Redaction("user_id_hash", "user_id")]
+    )
+    assert DEFAULT_SCRUBBER.scrub_value("user_id_hash", "a3f2b8c1d4e5f6g7") == ("a3f2b8c1d4e5f6g7", [])
+
+
 def test_nothing_matched_returns_the_same_objects_and_no_redactions() -> None:
     fields = {
         "message": "Stage completed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -23,11 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     instrument = subparsers.add_parser(
         "instrument",
         help="run a command with rythmiq-otel auto-instrumentation",
-        description="Run CMD with the rythmiq-otel sitecustomize hook first on PYTHONPATH.",
+        description="Run CMD with the rythmiq-otel sitecustomize hook first on PYTHONPATH. Accepts "
+        "opentelemetry-instrument's options before CMD (--traces_exporter console, --service_name x, ...).",
+        # Every "-" word is ours to read (upstream's options, then the command's own): argparse sees none.
+        prefix_chars="+",
+        add_help=False,
     )
     # dest "argv": the dispatcher's own "command" attribute holds the subcommand name.
-    instrument.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
-    instrument.set_defaults(handler=_instrument)
+    instrument.add_argument("argv", nargs=argparse.REMAINDER, metavar="[--otel_option VALUE] [--] CMD")
+    instrument.set_defaults(handler=_instrument, usage=instrument.format_help)
 
     doctor = subparsers.add_parser(
         "doctor",
@@ -43,10 +48,53 @@ def instrumented_pythonpath(current: str | None) -> str:
     return os.pathsep.join([_AUTO_DIR, *entries])
 
 
+def upstream_options() -> dict[str, str]:
+    """``opentelemetry-instrument``'s options: ``--traces_exporter`` -> ``OTEL_TRACES_EXPORTER``, and so on.
+
+    Built as upstream builds them (every ``OTEL_*`` name of the ``opentelemetry_environment_variables``
+    entry points, ``OTEL_`` / ``OTEL_PYTHON_`` dropped, lower-cased), so one command line works with either.
+    """
+    from importlib import import_module
+    from importlib.metadata import entry_points
+
+    options: dict[str, str] = {}
+    for entry_point in entry_points(group="opentelemetry_environment_variables"):
+        module = import_module(entry_point.value)
+        for name in dir(module):
+            if name.startswith("OTEL_"):
+                options[re.sub(r"^OTEL_(PYTHON_)?", "", name).lower()] = name
+    return options
+
+
+def split_options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The environment the leading ``--option value`` / ``--option=value`` pairs set, and the command."""
+    options: dict[str, str] | None = None
+    environment: dict[str, str] = {}
+    rest = list(argv)
+    while rest and rest[0].startswith("--") and rest[0] != "--":
+        flag, has_value, value = rest.pop(0)[2:].partition("=")
+        options = upstream_options() if options is None else options
+        if flag not in options:
+            raise CommandError(
+                f"unknown option --{flag}; expected an opentelemetry-instrument option such as "
+                "--traces_exporter or --service_name, then the command."
+            )
+        if not has_value:
+            if not rest:
+                raise CommandError(f"option --{flag} needs a value.")
+            value = rest.pop(0)
+        environment[options[flag]] = value
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    return environment, rest
+
+
 def _instrument(args: argparse.Namespace) -> int:
-    command = list(args.argv)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    if args.argv[:1] in (["-h"], ["--help"]):
+        print(args.usage())
+        return 0
+    environment, command = split_options(list(args.argv))
+    os.environ.update(environment)
     if not command:
         raise CommandError("instrument needs a command, e.g. `rythmiq-otel instrument -- python app.py`.")
     executable = shutil.which(command[0])

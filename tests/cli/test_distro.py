@@ -73,6 +73,35 @@ def test_instrument_with_an_unknown_executable_fails_with_one_line(instrumented_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("runner", ["rythmiq-otel", "opentelemetry-instrument"])
+def test_instrument_takes_opentelemetry_instruments_options(
+    instrumented_env: dict[str, str], otlp_capture: OtlpCapture, runner: str
+) -> None:
+    """One command line works with either tool: options before the command set the OTel variables."""
+    code = "from opentelemetry import trace; trace.get_tracer('t').start_span('work').end()"
+    options = ["--service_name", "billing", "--metrics_exporter=none", "--logs_exporter", "none"]
+    head = [RYTHMIQ_OTEL, "instrument"] if runner == "rythmiq-otel" else [
+        str(Path(sys.executable).with_name("opentelemetry-instrument"))
+    ]
+    result = subprocess.run([*head, *options, sys.executable, "-c", code], env=instrumented_env,
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    (span,) = otlp_capture.spans()
+    assert span["resource"]["service.name"] == "billing"
+    assert not otlp_capture.metric_points() and not otlp_capture.log_records()
+
+
+@pytest.mark.slow
+def test_instrument_refuses_an_unknown_option_with_one_line(instrumented_env: dict[str, str]) -> None:
+    result = _run(["instrument", "--tracez_exporter", "console", "python", "-c", "1"], instrumented_env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "rythmiq-otel instrument: unknown option --tracez_exporter; expected an opentelemetry-instrument "
+        "option such as --traces_exporter or --service_name, then the command.\n"
+    )
+
+
+@pytest.mark.slow
 def test_opentelemetry_instrument_picks_up_the_rythmiq_distro(
     instrumented_env: dict[str, str], otlp_capture: OtlpCapture
 ) -> None:

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.collector, pytest.mark.slow]
 
 JOB_ID = "550e8400-e29b-41d4-a716-446655440000"
 USER_ID = "u-42"
-CORPUS = canaries(per_category=6)
+CORPUS = canaries(per_category=25)  # 500 values over every kind
 EMAIL = next(canary for canary in CORPUS if canary.category == "email")
 
 

@@ -1,7 +1,7 @@
 """The in-process PII layer beyond our own log pipeline and spans: records written through the OTel Logs
-API or by the upstream ``LoggingHandler``, metric attributes and names, scope names, the resource; and the
-log pipeline's edge cases (``%s`` arguments judged strictly, an exception whose ``str()`` raises, the
-allowlist mode, the service's own listen address).
+API or by the upstream ``LoggingHandler``, metric attributes and names, scope names, baggage, the resource;
+and the log pipeline's edge cases (``%s`` arguments judged strictly, an exception whose ``str()`` raises,
+the allowlist mode).
 
 Unit cases run the real SDK providers; the end-to-end case runs a real child under ``rythmiq-otel
 instrument`` exporting OTLP/HTTP to a real receiver, and searches stdout, stderr and every request body.
@@ -122,7 +122,7 @@ CONTRACT = "The party of the first part, Jane Doe, agrees to pay the landlord on
 EMIT_EVERYWHERE = f"""
 import json, logging, sys
 sys.path.insert(0, {str(REPO)!r})
-from opentelemetry import metrics, trace
+from opentelemetry import baggage, context, metrics, trace
 from opentelemetry._logs import get_logger
 from opentelemetry.sdk._logs import LoggingHandler
 from rythmiq_otel import get_worker_logger
@@ -141,11 +141,16 @@ for canary in canaries(25):
                     attributes={{canary.key: flat}}, event_name=f"doc {{canary.text}}")
     counter.add(1, {{canary.key: flat, "note": str(canary.text)}})
     tracer = trace.get_tracer(f"scope {{canary.text}}")
+    # Baggage a caller sent: its job_id and user_id_hash are copied onto spans and log records.
+    # (a kind only its key betrays has no text form: as a bare job_id it is an opaque id, not PII)
+    token = context.attach(baggage.set_baggage("job_id", str(canary.text),
+                                               baggage.set_baggage("user_id_hash", flat[:200])))
     with tracer.start_as_current_span(f"read {{canary.text}}", kind=trace.SpanKind.SERVER) as span:
         span.set_attribute("network.peer.address", "203.0.113.50")
-    if canary.text is not None:
-        log.info("Document note: %s", canary.text)
-        emitted += 1
+        if canary.text is not None:
+            log.info("Document note: %s", canary.text)
+            emitted += 1
+    context.detach(token)
 
 
 class Unprintable(Exception):

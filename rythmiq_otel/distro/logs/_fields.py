@@ -17,10 +17,12 @@ from rythmiq_otel import vocab
 
 __all__ = ["fields_from_record", "level_of", "utc_timestamp"]
 
-# Attributes every stdlib LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD_ATTRS = frozenset(
-    {*logging.LogRecord("", 0, "", 0, "", (), None).__dict__, "message", "asctime", "taskName"}
-)
+# Attributes every stdlib LogRecord has; anything else on a record came from ``extra=``. Also left out:
+# uvicorn's ``color_message``, its own message again with ANSI colour codes, for its colouring formatter.
+_STANDARD_ATTRS = frozenset({
+    *logging.LogRecord("", 0, "", 0, "", (), None).__dict__,
+    "message", "asctime", "taskName", "color_message",
+})
 _TOP_LEVEL = frozenset(vocab.LOG_ATTRIBUTE_FIELDS)
 _LEVELS = ((logging.ERROR, "ERROR"), (logging.WARNING, "WARN"), (logging.INFO, "INFO"))
 

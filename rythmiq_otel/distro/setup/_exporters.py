@@ -10,13 +10,20 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
 from opentelemetry.sdk.metrics import Counter, Histogram
-from opentelemetry.sdk.metrics.export import AggregationTemporality, ConsoleMetricExporter, MetricExporter
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+)
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
 from rythmiq_otel.distro.setup._lifecycle import fork_safe_session
 from rythmiq_otel.distro.setup._settings import ExportSettings, default_endpoint
 
@@ -47,7 +54,12 @@ def temporality_for(preference: str) -> dict[type, AggregationTemporality]:
     return {Counter: kind, Histogram: kind}
 
 
-def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
+# Signals with a direct encoder (``RYTHMIQ_OTLP_ENCODER``), over http/protobuf.
+_DIRECT = {"logs": DirectOTLPLogExporter, "traces": DirectOTLPSpanExporter}
+
+
+def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extra: Any) -> Any:
+    """The OTLP exporter for ``signal``; ``direct``: over http/protobuf, the one with our encoder."""
     protocol = settings.protocol
     endpoint = settings.endpoint
     try:
@@ -73,38 +85,53 @@ def _otlp(settings: ExportSettings, signal: str, **extra: Any) -> Any:
     if protocol == "grpc":
         grpc = importlib.import_module("grpc")
         kwargs["compression"] = grpc.Compression.Gzip if settings.compression == "gzip" else None
-        kwargs["insecure"] = endpoint.startswith("http://")
+        # The scheme decides; without one, OTEL_EXPORTER_OTLP_(<SIGNAL>_)INSECURE does (as upstream).
+        kwargs["insecure"] = endpoint.startswith("http://") or (
+            settings.insecure and not endpoint.startswith("https://")
+        )
     else:
         http = importlib.import_module("opentelemetry.exporter.otlp.proto.http")
         kwargs["compression"] = (
             http.Compression.Gzip if settings.compression == "gzip" else http.Compression.NoCompression
         )
         kwargs["session"] = fork_safe_session()
+        if direct:
+            exporter_class = _DIRECT[signal]
     return exporter_class(**kwargs)
 
 
-def span_exporters(settings: ExportSettings) -> list[SpanExporter]:
-    """The span exporters for ``OTEL_TRACES_EXPORTER``."""
-    return [
-        _otlp(settings, "traces") if name == "otlp" else ConsoleSpanExporter(out=sys.stderr)
-        for name in settings.exporters
-    ]
+def _plugin(signal: str, name: str) -> Any:
+    """An installed exporter entry point (``zipkin``, ``prometheus``, ...), constructed as upstream does:
+    with no arguments, configured by its own environment variables."""
+    (entry_point,) = entry_points(group=f"opentelemetry_{signal}_exporter", name=name)
+    return entry_point.load()()
 
 
-def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricExporter]:
-    """The metric exporters for ``OTEL_METRICS_EXPORTER`` with the configured temporality."""
+def span_exporters(settings: ExportSettings, encoder: str = "direct") -> list[SpanExporter]:
+    """The span exporters for ``OTEL_TRACES_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
+    built = {
+        "otlp": lambda: _otlp(settings, "traces", direct=encoder == "direct"),
+        "console": lambda: ConsoleSpanExporter(out=sys.stderr),
+    }
+    return [built[name]() if name in built else _plugin("traces", name) for name in settings.exporters]
+
+
+def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricExporter | MetricReader]:
+    """The metric exporters for ``OTEL_METRICS_EXPORTER`` with the configured temporality; a plugin may be
+    a metric reader itself (``prometheus`` is scraped rather than pushed)."""
     preferred = temporality_for(temporality)
-    return [
-        _otlp(settings, "metrics", preferred_temporality=preferred)
-        if name == "otlp"
-        else ConsoleMetricExporter(out=sys.stderr, preferred_temporality=preferred)
-        for name in settings.exporters
-    ]
+    built = {
+        "otlp": lambda: _otlp(settings, "metrics", preferred_temporality=preferred),
+        "console": lambda: ConsoleMetricExporter(out=sys.stderr, preferred_temporality=preferred),
+    }
+    return [built[name]() if name in built else _plugin("metrics", name) for name in settings.exporters]
 
 
-def log_exporters(settings: ExportSettings) -> list[LogRecordExporter]:
-    """The log record exporters for ``OTEL_LOGS_EXPORTER``."""
-    return [
-        _otlp(settings, "logs") if name == "otlp" else ConsoleLogRecordExporter(out=sys.stderr)
-        for name in settings.exporters
-    ]
+def log_exporters(settings: ExportSettings, encoder: str = "direct") -> list[LogRecordExporter]:
+    """The log record exporters for ``OTEL_LOGS_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
+    direct = encoder == "direct"
+    built = {
+        "otlp": lambda: _otlp(settings, "logs", direct=direct),
+        "console": lambda: ConsoleLogRecordExporter(out=sys.stderr),
+    }
+    return [built[name]() if name in built else _plugin("logs", name) for name in settings.exporters]

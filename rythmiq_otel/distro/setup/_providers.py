@@ -18,12 +18,10 @@ from opentelemetry.sdk.metrics import (
     MeterProvider,
     TraceBasedExemplarFilter,
 )
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from rythmiq_otel import vocab
 from rythmiq_otel.distro._pii import (
     ScrubbingLogRecordProcessor,
     ScrubbingMetricExporter,
@@ -34,10 +32,11 @@ from rythmiq_otel.distro.context._correlation import UuidTraceIdGenerator
 from rythmiq_otel.distro.context._span_enrichment import BaggageSpanProcessor
 from rythmiq_otel.distro.metrics._catalog import views
 from rythmiq_otel.distro.setup._exporters import log_exporters, metric_exporters, span_exporters
+from rythmiq_otel.distro.setup._resource import HashedOnceResource, build_resource
 from rythmiq_otel.distro.setup._sampling import build_sampler
 from rythmiq_otel.distro.setup._settings import BatchSettings, Settings
 
-__all__ = ["Providers", "build_providers", "build_resource"]
+__all__ = ["Providers", "build_providers"]
 
 _EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -80,15 +79,6 @@ class Providers:
         return not any(thread.is_alive() for thread in threads)
 
 
-def build_resource(settings: Settings) -> Resource:
-    """``service.name``, ``rythmiq.service`` and ``OTEL_RESOURCE_ATTRIBUTES`` (ours win on conflict)."""
-    return Resource.create({
-        **dict(settings.resource_attributes),
-        "service.name": settings.service_name,
-        vocab.RESOURCE_SERVICE_ATTR: settings.service,
-    })
-
-
 def _batch_options(batch: BatchSettings) -> dict[str, int]:
     """The keyword arguments both SDK batch processors take."""
     return {
@@ -109,6 +99,7 @@ def build_providers(settings: Settings) -> Providers:
     resource = build_resource(settings)
     if settings.pii_guard:
         resource = scrub_resource(resource)
+    resource = HashedOnceResource(resource)
     tracer = TracerProvider(
         resource=resource,
         sampler=build_sampler(settings.sampler, settings.sampler_arg),
@@ -116,7 +107,7 @@ def build_providers(settings: Settings) -> Providers:
         shutdown_on_exit=False,
     )
     tracer.add_span_processor(BaggageSpanProcessor())
-    for exporter in span_exporters(settings.traces):
+    for exporter in span_exporters(settings.traces, settings.otlp_encoder):
         # Spans are immutable once ended, so the PII guard scrubs them on the way out (worker thread).
         guarded = ScrubbingSpanExporter(exporter) if settings.pii_guard else exporter
         tracer.add_span_processor(BatchSpanProcessor(guarded, **_batch_options(settings.span_batch)))
@@ -124,13 +115,13 @@ def build_providers(settings: Settings) -> Providers:
     meter = None
     if settings.metrics_persistence and settings.metrics.exporters:
         readers = [
-            PeriodicExportingMetricReader(
-                exporter,
+            # a pull reader from an entry point (prometheus) is used as it is; exporters are pushed
+            exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(
+                ScrubbingMetricExporter(exporter) if settings.pii_guard else exporter,
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,
             )
             for exporter in metric_exporters(settings.metrics, settings.temporality)
-            for exporter in ([ScrubbingMetricExporter(exporter)] if settings.pii_guard else [exporter])
         ]
         meter = MeterProvider(
             resource=resource,
@@ -145,7 +136,7 @@ def build_providers(settings: Settings) -> Providers:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
         if settings.pii_guard:
             logger.add_log_record_processor(ScrubbingLogRecordProcessor())
-        for exporter in log_exporters(settings.logs):
+        for exporter in log_exporters(settings.logs, settings.otlp_encoder):
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))
             )

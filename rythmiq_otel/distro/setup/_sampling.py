@@ -11,6 +11,7 @@ service that sees the trace id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import (
@@ -25,8 +26,14 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
+from rythmiq_otel.distro.setup._settings import SAMPLER_GROUP
+
 __all__ = ["UuidTraceIdRatioSampler", "build_sampler"]
 
+BUILT_IN = frozenset({
+    "always_on", "always_off", "traceidratio",
+    "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
+})
 _RANDOM_BITS = 62
 _RANDOM_MASK = (1 << _RANDOM_BITS) - 1
 
@@ -65,6 +72,10 @@ def build_sampler(name: str, ratio: float) -> Sampler:
     ``name`` and ``ratio`` are already validated by ``_settings``.
     """
     root: Sampler
+    if name not in BUILT_IN:
+        # an installed opentelemetry_traces_sampler entry point: a factory of the ratio, as upstream calls it
+        (entry_point,) = entry_points(group=SAMPLER_GROUP, name=name)
+        return entry_point.load()(ratio)
     base = name.removeprefix("parentbased_")
     if base == "always_on":
         root = ALWAYS_ON

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -58,6 +59,11 @@ RYTHMIQ_PII_GUARD = "RYTHMIQ_PII_GUARD"
 Only the collector's and the sink's own tests switch it off, to prove their layers work alone.
 """
 
+RYTHMIQ_OTLP_ENCODER = "RYTHMIQ_OTLP_ENCODER"
+"""How OTLP/HTTP log and span batches are encoded: ``direct`` (straight to protobuf bytes, about 3x
+cheaper a record; decodes to the same request) or ``upstream`` (the stock ``OTLPLogExporter`` and
+``OTLPSpanExporter``). Default ``direct``. gRPC and metrics always use the stock exporters."""
+
 RYTHMIQ_SHUTDOWN_TIMEOUT = "RYTHMIQ_SHUTDOWN_TIMEOUT"
 """Milliseconds ``shutdown()`` (at exit, on SIGTERM) may spend flushing all signals together. Default
 ``5000``. Bounds how long an unreachable endpoint can delay a process's exit."""
@@ -97,9 +103,27 @@ Per-signal ``..._{TRACES,METRICS,LOGS}_TIMEOUT``."""
 OTEL_EXPORTER_OTLP_COMPRESSION = "OTEL_EXPORTER_OTLP_COMPRESSION"
 """``gzip`` or ``none``. Default ``none``. Per-signal ``..._{TRACES,METRICS,LOGS}_COMPRESSION``."""
 
+OTEL_EXPORTER_OTLP_INSECURE = "OTEL_EXPORTER_OTLP_INSECURE"
+"""gRPC only: ``true`` sends without TLS to an endpoint given without a scheme (``collector:4317``); an
+``http://`` endpoint is always plain, ``https://`` always TLS. Default ``false``. Per-signal
+``..._{TRACES,METRICS,LOGS}_INSECURE``."""
+
+OTEL_EXPERIMENTAL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
+"""Comma-separated resource detector entry points (``otel``, ``process``, ``host``, ``os``, ...), read by the
+SDK itself. Unset, the distro detects process, host, OS and container id; set, it decides."""
+
+OTEL_CONFIG_FILE = "OTEL_CONFIG_FILE"
+"""Declarative configuration (a YAML file). Not supported: upstream reads it with the separate
+``opentelemetry-configuration`` package (0.66 betas), which builds the SDK's providers itself -- without
+the UUID trace ids (correlation id == trace id), the PII guard and the log bridge this distribution's
+providers carry. Set, it costs one WARN and the environment variables apply."""
+
 OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
-"""Comma-separated ``otlp``, ``console`` (to stderr: stdout is reserved for the JSON lines) or ``none``.
-Default ``otlp``. ``OTEL_METRICS_EXPORTER`` and ``OTEL_LOGS_EXPORTER`` likewise."""
+"""Comma-separated ``otlp``, ``console`` (to stderr: stdout is reserved for the JSON lines), ``none``, or the
+name of any installed ``opentelemetry_traces_exporter`` entry point (``zipkin``, ...), loaded as upstream
+does. Default ``otlp``. ``OTEL_METRICS_EXPORTER`` and ``OTEL_LOGS_EXPORTER`` likewise (their groups
+``opentelemetry_metrics_exporter``, where a metric reader such as ``prometheus`` is used as it is, and
+``opentelemetry_logs_exporter``)."""
 
 OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
 """See ``OTEL_TRACES_EXPORTER``."""
@@ -118,8 +142,9 @@ Default ``tracecontext,baggage``: the baggage carries correlation_id, job_id and
 
 OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
 """``always_on``, ``always_off``, ``traceidratio``, ``parentbased_always_on``, ``parentbased_always_off``,
-``parentbased_traceidratio``. Default ``parentbased_always_on``. The ratio samplers are replaced by one that
-is unbiased for UUID-shaped trace ids (see ``_sampling.py``)."""
+``parentbased_traceidratio``, or any installed ``opentelemetry_traces_sampler`` entry point (called with
+``OTEL_TRACES_SAMPLER_ARG``, as upstream). Default ``parentbased_always_on``. The ratio samplers are replaced
+by one that is unbiased for UUID-shaped trace ids (see ``_sampling.py``)."""
 
 OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
 """The ratio for the ratio samplers, a number in [0, 1]. Default ``1.0``."""
@@ -157,12 +182,14 @@ thread."""
 
 _PROTOCOLS = ("http/protobuf", "grpc")
 _EXPORTERS = ("otlp", "console", "none")
-_SAMPLERS = (
+SAMPLER_GROUP = "opentelemetry_traces_sampler"
+_SAMPLERS = (  # built in; any other name is an entry point of SAMPLER_GROUP
     "always_on", "always_off", "traceidratio",
     "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
 )
 _TEMPORALITIES = ("delta", "cumulative", "lowmemory")
 _COMPRESSIONS = ("gzip", "none")
+_ENCODERS = ("direct", "upstream")
 _EXEMPLAR_FILTERS = ("always_on", "always_off", "trace_based")
 _LOG_LEVELS = {
     "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "WARNING": logging.WARNING,
@@ -185,6 +212,7 @@ class ExportSettings:
     headers: tuple[tuple[str, str], ...]
     timeout_s: float
     compression: Literal["gzip", "none"]
+    insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,7 @@ class Settings:
     service: str
     service_name: str
     resource_attributes: tuple[tuple[str, str], ...]
+    resource_detectors_set: bool
     sdk_disabled: bool
     log_level: int
     pii_guard: bool
@@ -223,6 +252,7 @@ class Settings:
     span_batch: BatchSettings
     log_batch: BatchSettings
     shutdown_timeout_s: float
+    otlp_encoder: str = "direct"
     pii_extra_mode: str = "blocklist"  # pii.ENV_EXTRA_MODE
     pii_extra_keys: tuple[str, ...] = ()  # pii.ENV_EXTRA_KEYS
     problems: tuple[str, ...] = field(default=(), compare=False)
@@ -302,6 +332,7 @@ class _Generic:
     headers: tuple[tuple[str, str], ...]
     timeout_ms: int
     compression: str
+    insecure: bool
 
 
 def _generic(reader: _Reader) -> _Generic:
@@ -311,6 +342,7 @@ def _generic(reader: _Reader) -> _Generic:
         headers=reader.key_values(OTEL_EXPORTER_OTLP_HEADERS),
         timeout_ms=reader.positive_int(OTEL_EXPORTER_OTLP_TIMEOUT, 10_000),
         compression=reader.choice(OTEL_EXPORTER_OTLP_COMPRESSION, _COMPRESSIONS, "none"),
+        insecure=reader.flag(OTEL_EXPORTER_OTLP_INSECURE, False),
     )
 
 
@@ -329,7 +361,7 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
         base = generic.endpoint or default_endpoint(protocol)
         endpoint = base if protocol == "grpc" else f"{base.rstrip('/')}/v1/{signal}"
     return ExportSettings(
-        exporters=_exporters(reader, f"OTEL_{upper}_EXPORTER"),
+        exporters=_exporters(reader, f"OTEL_{upper}_EXPORTER", signal),
         protocol=protocol,
         endpoint=endpoint,
         headers=reader.key_values(f"OTEL_EXPORTER_OTLP_{upper}_HEADERS") or generic.headers,
@@ -337,6 +369,7 @@ def _signal(reader: _Reader, generic: _Generic, signal: str) -> ExportSettings:
         compression=reader.choice(  # type: ignore[arg-type]
             f"OTEL_EXPORTER_OTLP_{upper}_COMPRESSION", _COMPRESSIONS, generic.compression
         ),
+        insecure=reader.flag(f"OTEL_EXPORTER_OTLP_{upper}_INSECURE", generic.insecure),
     )
 
 
@@ -345,13 +378,19 @@ def _comma_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
-def _exporters(reader: _Reader, name: str) -> tuple[str, ...]:
+def installed_plugin(group: str, name: str) -> bool:
+    """Whether an installed package declares entry point ``name`` in ``group`` (an exporter, a sampler)."""
+    return any(True for _ in entry_points(group=group, name=name))
+
+
+def _exporters(reader: _Reader, name: str, signal: str) -> tuple[str, ...]:
     value = reader.raw(name)
     if value is None:
         return ("otlp",)
     names = tuple(dict.fromkeys(_comma_list(value)))
-    if not names or any(part not in _EXPORTERS for part in names):
-        reader.bad(name, value, "otlp, console or none (comma-separated)", "otlp")
+    group = f"opentelemetry_{signal}_exporter"
+    if not names or any(part not in _EXPORTERS and not installed_plugin(group, part) for part in names):
+        reader.bad(name, value, f"otlp, console, none or an installed {group} entry point", "otlp")
         return ("otlp",)
     return tuple(part for part in names if part != "none")
 
@@ -373,6 +412,13 @@ def _service(reader: _Reader, resource: tuple[tuple[str, str], ...], explicit: s
         return "api"
     name = (reader.raw(OTEL_SERVICE_NAME) or "").removeprefix("rythmiq-")
     return name if name in vocab.SERVICES else "api"
+
+
+def _sampler(reader: _Reader) -> str:
+    value = reader.raw(OTEL_TRACES_SAMPLER)
+    if value is not None and value.lower() not in _SAMPLERS and installed_plugin(SAMPLER_GROUP, value):
+        return value
+    return reader.choice(OTEL_TRACES_SAMPLER, _SAMPLERS, "parentbased_always_on")
 
 
 def _sampler_arg(reader: _Reader) -> float:
@@ -445,6 +491,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             reader.raw(OTEL_SERVICE_NAME) or dict(resource).get("service.name") or f"rythmiq-{service}"
         ),
         "resource_attributes": resource,
+        "resource_detectors_set": reader.raw(OTEL_EXPERIMENTAL_RESOURCE_DETECTORS) is not None,
         "sdk_disabled": reader.flag(OTEL_SDK_DISABLED, False),
         "log_level": log_level,
         "pii_guard": reader.flag(RYTHMIQ_PII_GUARD, True),
@@ -455,7 +502,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "logs": _signal(reader, generic, "logs"),
         "propagators": propagators,
         "disabled_instrumentations": _comma_list(reader.raw(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS) or ""),
-        "sampler": reader.choice(OTEL_TRACES_SAMPLER, _SAMPLERS, "parentbased_always_on"),
+        "sampler": _sampler(reader),
         "sampler_arg": _sampler_arg(reader),
         "temporality": reader.choice(
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, _TEMPORALITIES, "delta"
@@ -468,12 +515,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "span_batch": _batch(reader, "OTEL_BSP", 5000),
         "log_batch": _batch(reader, "OTEL_BLRP", 1000),
         "shutdown_timeout_s": reader.positive_int(RYTHMIQ_SHUTDOWN_TIMEOUT, 5000) / 1000,
+        "otlp_encoder": reader.choice(RYTHMIQ_OTLP_ENCODER, _ENCODERS, "direct"),
         # Declared in rythmiq_otel.pii, which the sink reads too.
         "pii_extra_mode": reader.choice(pii.ENV_EXTRA_MODE, pii.EXTRA_MODES, pii.EXTRA_MODES[0]),
         "pii_extra_keys": tuple(
             key.strip() for key in (reader.raw(pii.ENV_EXTRA_KEYS) or "").split(",") if key.strip()
         ),
     }
+    config_file = reader.raw(OTEL_CONFIG_FILE)
+    if config_file is not None:
+        reader.problems.append(
+            f"{OTEL_CONFIG_FILE}={config_file!r} is not supported by rythmiq-otel; "
+            "the environment variables apply."
+        )
     unknown = set(overrides) - set(values)
     if unknown:
         raise TypeError(f"configure() got unknown settings {sorted(unknown)}; expected fields of Settings.")

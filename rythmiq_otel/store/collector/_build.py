@@ -107,8 +107,14 @@ def build(*, force: bool = False, cache: Path | None = None) -> BuildResult:
 
 
 def _go_env() -> dict[str, str]:
-    # A static binary needs no C toolchain on the build machine and runs anywhere.
-    return {**os.environ, "CGO_ENABLED": "0"}
+    """A static binary (no C toolchain needed, runs anywhere), and ``-e`` for the builder's ``go mod tidy``.
+
+    Why ``-e``: tidy also resolves the imports of our components' own tests, and the k8sattributes
+    processor's tests import a module the Go module proxy does not serve. With ``-e`` tidy records what it
+    can; ``go build`` (which ignores the flag) still fails on anything the binary itself needs.
+    """
+    flags = f"{os.environ.get('GOFLAGS', '')} -e".strip()
+    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": flags}
 
 
 def _install_builder(go: str, version: str, root: Path) -> Path:

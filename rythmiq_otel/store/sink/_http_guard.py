@@ -54,8 +54,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
+        # A pipelined request already parsed is started instead: its head is complete, its body is not one.
+        pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not self.transport.is_closing():
+        if not self.transport.is_closing() and not pipelined:
             self._expect_head()
 
     def _expect_head(self) -> None:

@@ -22,6 +22,7 @@ from ._log_attributes import LogAttributes, logs_wire
 from ._origin import Origin, dedup_key, dumps, item_rows
 from ._rows import LogRow
 from ._values import (
+    MAX_KEY_CHARS,
     MAX_MESSAGE_CHARS,
     Repairs,
     any_value,
@@ -174,6 +175,8 @@ def _text(value: Any) -> str | None:
 def _key(value: Any, repairs: Repairs) -> str | None:
     """Text for an indexed column (error_code, event_name, stages): non-strings as JSON, NULs replaced
     (``record.event_name`` arrives unrepaired), at most ``MAX_KEY_CHARS`` long."""
+    if value is None or (isinstance(value, str) and len(value) <= MAX_KEY_CHARS and "\x00" not in value):
+        return value  # the common cases, without a call
     text = _text(value)
     return None if text is None else key_text(text, repairs)
 

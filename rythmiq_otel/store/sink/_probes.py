@@ -70,9 +70,6 @@ class CachedProbe:
             return self._value
 
 
-
-
-
 def business_gauges(database_url: str) -> dict[str, float]:
     """The §3.2 gauges computed from Postgres (empty when Postgres is unreachable)."""
     try:

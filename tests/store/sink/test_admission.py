@@ -222,3 +222,12 @@ def test_too_many_items_is_413_and_a_point_with_millions_of_buckets_is_rejected_
     partial = ExportMetricsServiceResponse.FromString(response.content).partial_success
     assert partial.rejected_data_points == 1 and "4000000 buckets (limit 1024)" in partial.error_message
     assert _kib(pid, "VmRSS") // 1024 - before < 200
+
+
+def test_a_body_slower_than_the_read_timeout_is_408_and_frees_its_place(database_url: str) -> None:
+    with sink_popen(database_url, env={"RYTHMIQ_SINK_READ_TIMEOUT_SECONDS": "1"}) as (url, _):
+        with _connection(url) as sock:
+            sock.sendall(_head(1000) + b"\0" * 10)  # and the other 990 bytes never
+            assert _status(sock, timeout=10) == 408
+        scrape = httpx.get(f"{url}/metrics", headers=AUTH, timeout=10).text
+        assert "rythmiq_sink_buffered_bytes 0.0" in scrape and "rythmiq_sink_queue_depth 0.0" in scrape

@@ -53,6 +53,11 @@ def test_auth_scheme_case_trailing_slash_and_gzip_members_over_http(sink: str, d
                            headers={**PROTOBUF, "Host": "evil.example", **authorization})
         assert slash.status_code == 404 and "location" not in slash.headers
 
+    # One kept-alive connection: each request's head is bounded, never the bodies after it.
+    large = otlp.logs_request([otlp.log_record("x" * 1000) for _ in range(100)]).SerializeToString()
+    with httpx.Client(timeout=10, headers={**PROTOBUF, "Authorization": f"Bearer {TOKEN}"}) as client:
+        assert [client.post(f"{sink}/v1/logs", content=large).status_code for _ in range(3)] == [200] * 3
+
     auth = {**PROTOBUF, "Authorization": f"Bearer {TOKEN}", "Content-Encoding": "gzip"}
     first = otlp.logs_request([otlp.log_record(f"first {i}") for i in range(3)]).SerializeToString()
     second = otlp.logs_request([otlp.log_record(f"second {i}") for i in range(4)]).SerializeToString()

@@ -231,3 +231,17 @@ def test_an_unexpected_failure_is_a_500_for_that_request_and_the_sink_keeps_serv
     assert failed.status_code == 500
     assert status_pb2.Status.FromString(failed.content).message.startswith("internal error")
     assert after.status_code == 200 and len(writer.logs) == 2
+
+
+def test_admission_settings_parse_and_a_buffer_smaller_than_one_body_is_refused() -> None:
+    environ = {"RYTHMIQ_SINK_TOKEN": "t", "RYTHMIQ_SINK_MAX_BUFFERED_BYTES": "1000",
+               "RYTHMIQ_SINK_MAX_BODY_BYTES": "2000"}
+    with pytest.raises(SettingsError, match=r"RYTHMIQ_SINK_MAX_BUFFERED_BYTES=1000 must be at least "
+                                            r"RYTHMIQ_SINK_MAX_BODY_BYTES \(2000\)"):
+        load_settings(database_url="x", environ=environ)
+    parsed = load_settings(database_url="x", environ={**environ, "RYTHMIQ_SINK_MAX_BUFFERED_BYTES": "4000",
+                                                      "RYTHMIQ_SINK_MAX_ITEMS": "10",
+                                                      "RYTHMIQ_SINK_READ_TIMEOUT_SECONDS": "2.5"})
+    assert (parsed.max_buffered_bytes, parsed.max_items, parsed.read_timeout_seconds) == (4000, 10, 2.5)
+    with pytest.raises(SettingsError, match="RYTHMIQ_SINK_MAX_ITEMS=0 must be at least 1"):
+        load_settings(database_url="x", environ={"RYTHMIQ_SINK_TOKEN": "t", "RYTHMIQ_SINK_MAX_ITEMS": "0"})
