@@ -7,7 +7,7 @@ changes the figures less than wall time would, and the phases add up to the per-
 call: capture and queue), the queued jobs (spec record, PII guard, JSON line, OTel record), the log
 exporter's flush (encode + HTTP to an in-process discard server), then the floors for the same 512 OTel
 records (kept from the first warm-up round): upstream's ``encode_logs`` + serialise, ours
-(``_otlp_encoder``), and one ``Resource`` hash. Run::
+(``_otlp_logs``), and one ``Resource`` hash. Run::
 
     .venv/bin/python bench/bench_log_phases.py --rounds 12
 """
@@ -39,8 +39,8 @@ from rythmiq_otel import vocab  # noqa: E402
 from rythmiq_otel.distro._background import BACKGROUND  # noqa: E402
 from rythmiq_otel.distro.logs._handler import RythmiqHandler, flush_logs  # noqa: E402
 from rythmiq_otel.distro.logs._otel_record import BRIDGE  # noqa: E402
-from rythmiq_otel.distro.logs._otlp_encoder import encode_logs_request  # noqa: E402
 from rythmiq_otel.distro.setup import _settings  # noqa: E402
+from rythmiq_otel.distro.setup._otlp_logs import encode_logs_request  # noqa: E402
 from rythmiq_otel.distro.setup._providers import build_providers  # noqa: E402
 
 CALLS = 512
@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12, help="rounds of 512 calls (the first two warm up)")
     parser.add_argument("--encoder", choices=("direct", "upstream"), default="direct",
-                        help="RYTHMIQ_OTLP_LOG_ENCODER for our exporter")
+                        help="RYTHMIQ_OTLP_ENCODER for our exporters")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Discard)
@@ -78,7 +78,7 @@ def main() -> None:
     sys.stdout = devnull = open(os.devnull, "w")  # noqa: SIM115 -- both variants' JSON lines go here
     settings = _settings.load_settings({
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
-        "RYTHMIQ_SERVICE": "worker", "RYTHMIQ_OTLP_LOG_ENCODER": args.encoder,
+        "RYTHMIQ_SERVICE": "worker", "RYTHMIQ_OTLP_ENCODER": args.encoder,
     })
     _settings.set_current(settings)
     providers = build_providers(settings)

@@ -311,6 +311,8 @@ _SHAPED_SAFE_KEYS: Final[dict[str, re.Pattern[str]]] = {
     "http_method": _TOKEN, "http.method": _TOKEN, "http.request.method": _TOKEN, "method": _TOKEN,
     "status": _TOKEN, "processing_path": _TOKEN, "execution_temperature": _TOKEN, "execution_temp": _TOKEN,
     "severity_text": _TOKEN, "exception.type": _TOKEN,
+    # What the collector's k8s_attributes processor adds (a UUID, not a user id despite the ``uid`` word).
+    "k8s.pod.uid": _UUID,
 }
 # A safe key whose value lacks its shape is scanned like any text -- except these, where a value of another
 # shape is itself the thing the key stands in for: a ``user_id_hash`` that is no hash is a raw user id.

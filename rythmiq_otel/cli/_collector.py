@@ -2,9 +2,9 @@
 
 ``build`` makes our minimal otelcol distribution (Go required) in a cache directory; ``validate`` checks
 a config with that binary; ``run`` starts it in the foreground (it replaces this process, so signals reach
-the collector directly). ``--variant`` picks a deployment (sidecar, or the agent/gateway tier) and
-``--config`` names config files explicitly. ``RYTHMIQ_COLLECTOR_BIN`` runs another binary instead, such as
-upstream ``otelcol-contrib``.
+the collector directly). ``--variant`` picks a deployment (sidecar, the agent/gateway tier, or the
+Kubernetes node agent) and ``--config`` names config files explicitly. ``RYTHMIQ_COLLECTOR_BIN`` runs
+another binary instead, such as upstream ``otelcol-contrib``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--variant",
             choices=tuple(VARIANTS),
             default="sidecar",
-            help="which bundled config: the sidecar (default), or the agent / gateway of the gateway tier",
+            help=(
+                "which bundled config: the sidecar (default), the agent / gateway of the gateway tier, "
+                "or the Kubernetes node agent"
+            ),
         )
         choice.add_argument(
             "--config",

@@ -98,7 +98,7 @@ def test_the_build_writes_its_output_inside_the_dist_block(tmp_path: Path) -> No
 
 
 @pytest.mark.collector
-@pytest.mark.parametrize("variant", ["sidecar", "agent", "gateway"])
+@pytest.mark.parametrize("variant", ["sidecar", "agent", "gateway", "kubernetes"])
 def test_every_bundled_variant_validates_with_the_binary(
     variant: str, collector_binary: Path, clean_env: dict[str, str]
 ) -> None:

@@ -217,6 +217,8 @@ def test_no_canary_reaches_postgres_with_the_sdk_guard_off_or_on(
             "OTEL_BSP_MAX_QUEUE_SIZE": "5000",
             "RYTHMIQ_SERVICE": "worker",
             "RYTHMIQ_PII_GUARD": guard,  # off: the collector and the sink must hold on their own
+            # ~4000 records behind a collector doing the PII work: let the exit flush them all.
+            "RYTHMIQ_SHUTDOWN_TIMEOUT": "120000",
         }
         service = subprocess.run(
             [RYTHMIQ_OTEL, "instrument", "--", sys.executable, "-c", EMIT_CANARIES],
@@ -230,7 +232,7 @@ def test_no_canary_reaches_postgres_with_the_sdk_guard_off_or_on(
             assert_no_canary(service.stdout, CANARY_CORPUS)
             assert_no_canary(service.stderr, CANARY_CORPUS)
 
-        _wait_for(lambda: _count(database_url, "SELECT count(*) FROM logs") >= emitted, timeout=60)
+        _wait_for(lambda: _count(database_url, "SELECT count(*) FROM logs") >= emitted, timeout=240)
         assert _count(database_url, "SELECT count(*) FROM logs") >= emitted
         with psycopg.connect(database_url) as conn:
             for table in ("logs", "spans", "metric_points", "error_events", "job_runs", "cpu_metrics"):

@@ -16,6 +16,7 @@ import pytest
 from rythmiq_otel.console._report import Report, build_report, render
 from tests.console import rows
 from tests.console.seed import Job, Seed, make_seed, store
+from tests.pii_canaries import assert_no_canary, canaries
 
 CANARY_EMAIL = "canary.report@example.org"
 
@@ -165,3 +166,22 @@ def test_a_job_missing_a_service_fails_the_trace_question(conn: psycopg.Connecti
     trace = build_report(conn).answers[0]
     assert not trace.passed
     assert "lacks webhook" in trace.answer
+
+
+def test_the_scan_finds_every_canary_of_the_shared_corpus(conn: psycopg.Connection) -> None:
+    corpus = canaries(per_category=3)
+    now = conn.execute("SELECT now()").fetchone()[0]
+    for canary in corpus:
+        conn.execute(
+            "INSERT INTO logs (\"timestamp\", level, service, message, attributes, dedup_key)"
+            " VALUES (%s, 'INFO', 'api', %s, %s, gen_random_uuid())",
+            (now - timedelta(minutes=1), canary.text or "clean", json.dumps({canary.key: canary.value})),
+        )
+    report = build_report(conn)
+    hits = report.answers[5].evidence["hits"]
+    by_column = Counter()
+    for hit in hits:
+        by_column[hit["column"]] += hit["count"]
+    assert by_column["logs.attributes"] >= len(corpus)  # every value under its key
+    assert by_column["logs.message"] >= sum(1 for canary in corpus if canary.text)
+    assert_no_canary(json.dumps(report.as_dict()) + "\n".join(render(report)), corpus)

@@ -211,7 +211,8 @@ def test_with_the_noop_scrubber_spans_pass_unchanged() -> None:
 # The rules the corpus must trip (schema values are planted under both schema and extracted-data keys).
 EVERY_RULE = {
     "email", "ip_address", "filename", "storage_path", "user_id", "extracted_text", "file_content",
-    "schema_field_values", "extracted_data", "webhook_body",
+    "schema_field_values", "extracted_data", "webhook_body", "payment_card", "bank_account", "national_id",
+    "phone_number", "street_address", "date_of_birth", "secret",
 }
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -23,8 +23,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
 from rythmiq_otel.distro.setup._lifecycle import fork_safe_session
-from rythmiq_otel.distro.setup._log_exporter import DirectOTLPLogExporter
 from rythmiq_otel.distro.setup._settings import ExportSettings, default_endpoint
 
 __all__ = ["log_exporters", "metric_exporters", "span_exporters", "temporality_for"]
@@ -54,8 +54,12 @@ def temporality_for(preference: str) -> dict[type, AggregationTemporality]:
     return {Counter: kind, Histogram: kind}
 
 
+# Signals with a direct encoder (``RYTHMIQ_OTLP_ENCODER``), over http/protobuf.
+_DIRECT = {"logs": DirectOTLPLogExporter, "traces": DirectOTLPSpanExporter}
+
+
 def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extra: Any) -> Any:
-    """The OTLP exporter for ``signal``; ``direct``: logs over http/protobuf encoded by our encoder."""
+    """The OTLP exporter for ``signal``; ``direct``: over http/protobuf, the one with our encoder."""
     protocol = settings.protocol
     endpoint = settings.endpoint
     try:
@@ -92,7 +96,7 @@ def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extr
         )
         kwargs["session"] = fork_safe_session()
         if direct:
-            exporter_class = DirectOTLPLogExporter
+            exporter_class = _DIRECT[signal]
     return exporter_class(**kwargs)
 
 
@@ -103,10 +107,10 @@ def _plugin(signal: str, name: str) -> Any:
     return entry_point.load()()
 
 
-def span_exporters(settings: ExportSettings) -> list[SpanExporter]:
-    """The span exporters for ``OTEL_TRACES_EXPORTER``."""
+def span_exporters(settings: ExportSettings, encoder: str = "direct") -> list[SpanExporter]:
+    """The span exporters for ``OTEL_TRACES_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
     built = {
-        "otlp": lambda: _otlp(settings, "traces"),
+        "otlp": lambda: _otlp(settings, "traces", direct=encoder == "direct"),
         "console": lambda: ConsoleSpanExporter(out=sys.stderr),
     }
     return [built[name]() if name in built else _plugin("traces", name) for name in settings.exporters]
@@ -124,7 +128,7 @@ def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricE
 
 
 def log_exporters(settings: ExportSettings, encoder: str = "direct") -> list[LogRecordExporter]:
-    """The log record exporters for ``OTEL_LOGS_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_LOG_ENCODER``."""
+    """The log record exporters for ``OTEL_LOGS_EXPORTER``; ``encoder``: ``RYTHMIQ_OTLP_ENCODER``."""
     direct = encoder == "direct"
     built = {
         "otlp": lambda: _otlp(settings, "logs", direct=direct),

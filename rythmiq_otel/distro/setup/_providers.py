@@ -107,7 +107,7 @@ def build_providers(settings: Settings) -> Providers:
         shutdown_on_exit=False,
     )
     tracer.add_span_processor(BaggageSpanProcessor())
-    for exporter in span_exporters(settings.traces):
+    for exporter in span_exporters(settings.traces, settings.otlp_encoder):
         # Spans are immutable once ended, so the PII guard scrubs them on the way out (worker thread).
         guarded = ScrubbingSpanExporter(exporter) if settings.pii_guard else exporter
         tracer.add_span_processor(BatchSpanProcessor(guarded, **_batch_options(settings.span_batch)))
@@ -136,7 +136,7 @@ def build_providers(settings: Settings) -> Providers:
         logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
         if settings.pii_guard:
             logger.add_log_record_processor(ScrubbingLogRecordProcessor())
-        for exporter in log_exporters(settings.logs, settings.otlp_log_encoder):
+        for exporter in log_exporters(settings.logs, settings.otlp_encoder):
             logger.add_log_record_processor(
                 BatchLogRecordProcessor(exporter, **_batch_options(settings.log_batch))
             )

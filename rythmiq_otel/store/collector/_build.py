@@ -101,17 +101,26 @@ def build(*, force: bool = False, cache: Path | None = None) -> BuildResult:
     with _exclusive(target.parent):  # one build per manifest at a time (CLI and CI may race)
         if target.is_file() and not force:  # another process built it while we waited
             return BuildResult(target, built=False, seconds=0.0)
-        builder = _install_builder(go, builder_version(text), root)
-        _run_builder(builder, text, target)
+        env = _go_env(go)
+        builder = _install_builder(go, builder_version(text), root, env)
+        _run_builder(builder, text, target, env)
     return BuildResult(target, built=True, seconds=time.monotonic() - started)
 
 
-def _go_env() -> dict[str, str]:
-    # A static binary needs no C toolchain on the build machine and runs anywhere.
-    return {**os.environ, "CGO_ENABLED": "0"}
+def _go_env(go: str) -> dict[str, str]:
+    """A static binary (no C toolchain needed, runs anywhere), and ``-e`` for the builder's ``go mod tidy``.
+
+    Why ``-e``: tidy also resolves the imports of our components' own tests, and the k8sattributes
+    processor's tests import a module the Go module proxy does not serve. With ``-e`` tidy records what it
+    can; ``go build`` (which ignores the flag) still fails on anything the binary itself needs. The flag is
+    added to the user's own GOFLAGS as ``go env`` reports them (environment or ``go env -w``), because a
+    GOFLAGS variable hides the ``go env -w`` value.
+    """
+    own = subprocess.run([go, "env", "GOFLAGS"], capture_output=True, text=True, check=False).stdout.strip()
+    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": f"{own} -e".strip()}
 
 
-def _install_builder(go: str, version: str, root: Path) -> Path:
+def _install_builder(go: str, version: str, root: Path, env: dict[str, str]) -> Path:
     """``go install`` the builder of ``version`` into the cache (once per version)."""
     bin_dir = root / "tools" / version
     builder = bin_dir / "builder"
@@ -119,7 +128,7 @@ def _install_builder(go: str, version: str, root: Path) -> Path:
         return builder
     result = subprocess.run(
         [go, "install", f"{BUILDER_MODULE}@{version}"],
-        env={**_go_env(), "GOBIN": str(bin_dir)},
+        env={**env, "GOBIN": str(bin_dir)},
         capture_output=True,
         text=True,
         check=False,
@@ -130,7 +139,7 @@ def _install_builder(go: str, version: str, root: Path) -> Path:
     return builder
 
 
-def _run_builder(builder: Path, text: str, target: Path) -> None:
+def _run_builder(builder: Path, text: str, target: Path, env: dict[str, str]) -> None:
     """Run the builder on a copy of the manifest whose output goes to a scratch dir, then keep the binary."""
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="build-", dir=target.parent))
@@ -140,7 +149,7 @@ def _run_builder(builder: Path, text: str, target: Path) -> None:
     with log.open("w") as out:
         result = subprocess.run(
             [str(builder), f"--config={manifest}"],
-            env=_go_env(),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,

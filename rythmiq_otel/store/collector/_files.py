@@ -8,11 +8,13 @@ from typing import Final
 from ._errors import CollectorError
 
 #: Named deployments -> the config files (relative to the collector directory) merged in order, as the
-#: collector merges repeated ``--config`` flags. The gateway files are overlays on the sidecar config.
+#: collector merges repeated ``--config`` flags. The gateway and Kubernetes files are overlays on the sidecar
+#: config.
 VARIANTS: Final[dict[str, tuple[str, ...]]] = {
     "sidecar": ("config.yaml",),
     "agent": ("config.yaml", "gateway/agent.yaml"),
     "gateway": ("config.yaml", "gateway/gateway.yaml"),
+    "kubernetes": ("config.yaml", "kubernetes/agent.yaml"),
 }
 
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
-from rythmiq_otel.distro.logs._otlp_encoder import _direct, encode_logs_request
+from rythmiq_otel.distro.setup._otlp_logs import _direct, encode_logs_request
 from rythmiq_otel.distro.setup._resource import HashedOnceResource
 
 _TEXT = [
