@@ -157,6 +157,15 @@ def test_p95_latency_is_the_95th_percentile_of_wall_seconds(conn: psycopg.Connec
     assert result(conn, "p95_latency").state == "firing"
 
 
+def test_p95_latency_leaves_failed_jobs_out_like_the_dashboard_panel(conn: psycopg.Connection) -> None:
+    seed_latency(conn)
+    for i in range(10):  # slow failures (a timeout, say) are the error rate's business, not the latency's
+        failed = rows.job(conn, finished=AT - (i + 1) * MIN, failed=True)
+        rows.cpu(conn, at=AT - (i + 1) * MIN, wall_seconds=1000.0, job_id=failed)
+    measured = result(conn, "p95_latency")
+    assert (measured.value, measured.sample) == (pytest.approx(38.05), 40)
+
+
 def test_cpu_burn_and_cold_starts(conn: psycopg.Connection) -> None:
     seed_cpu(conn)
     burn = result(conn, "cpu_burn")

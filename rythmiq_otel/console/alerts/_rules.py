@@ -128,11 +128,12 @@ def _error_rate(conn: psycopg.Connection, rule: RuleConfig, at: datetime, _: Ale
 
 def _p95_latency(conn: psycopg.Connection, rule: RuleConfig, at: datetime, _: AlertSettings) -> Measurement:
     p95, jobs = _one(conn, """
-        SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY total_wall_seconds), count(total_wall_seconds)
-        FROM cpu_metrics
-        WHERE created_at > %(at)s - %(window)s AND created_at <= %(at)s
+        SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY m.total_wall_seconds), count(m.total_wall_seconds)
+        FROM cpu_metrics m
+        WHERE m.created_at > %(at)s - %(window)s AND m.created_at <= %(at)s
+          AND NOT EXISTS (SELECT 1 FROM job_runs j WHERE j.job_id = m.job_id AND j.status = 'failed')
     """, {"at": at, "window": rule.window})
-    return Measurement(p95, jobs, f"P95 of total_wall_seconds over {jobs} jobs")
+    return Measurement(p95, jobs, f"P95 of total_wall_seconds over {jobs} completed jobs")
 
 
 def _cpu_burn(conn: psycopg.Connection, rule: RuleConfig, at: datetime, _: AlertSettings) -> Measurement:
