@@ -234,6 +234,8 @@ def dashboard_page(data: dict[str, Any]) -> str:
 def _waterfall(spans: list[dict[str, Any]]) -> str:
     if not spans:
         return '<div class="empty">No spans stored for this job (traces are kept 30 days).</div>'
+    # Spans that start together: the longer (the enclosing parent, e.g. the worker's job span) first.
+    spans = sorted(spans, key=lambda s: (datetime.fromisoformat(s["at"]), -(s["duration_ms"] or 0)))
     starts = [datetime.fromisoformat(s["at"]) for s in spans]
     first = min(starts)
     ends = [st + timedelta(milliseconds=s["duration_ms"] or 0) for st, s in zip(starts, spans, strict=True)]
