@@ -943,13 +943,18 @@ class Scrubber:
         """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
-        spans = []
-        if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
+        is_prose = (
+            length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1
+            and prose.search(text) is not None
+        )
+        if is_prose:
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
             text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
-            spans = [span for detector in _DETECTORS for span in detector(text)]
-        elif length >= _BASE64_MIN or _TRIGGER_RE.search(text):
-            spans = [span for detector in _DETECTORS for span in detector(text)]
+        # Without one of _TRIGGER_RE's characters (or _BASE64_MIN characters) no detector can match.
+        spans: list[Span] = (
+            [span for detector in _DETECTORS for span in detector(text)]
+            if is_prose or length >= _BASE64_MIN or _TRIGGER_RE.search(text) else []
+        )
         spans += document_value_spans(text)
         spans += secret_spans(text)
         if "=" in text or ":" in text:
