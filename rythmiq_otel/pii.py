@@ -86,6 +86,7 @@ __all__ = [
     "NoopScrubber",
     "Redaction",
     "Scrubber",
+    "extra_keys",
     "extra_settings",
     "hash_user_id",
     "is_marker",
@@ -600,8 +601,12 @@ def extra_settings(environ: Mapping[str, str]) -> tuple[str, frozenset[str]]:
     mode = raw.strip().lower() or EXTRA_MODES[0]
     if mode not in EXTRA_MODES:
         raise ValueError(f"{ENV_EXTRA_MODE} must be 'blocklist' or 'allowlist', got {raw!r}")
-    keys = frozenset(key.strip() for key in environ.get(ENV_EXTRA_KEYS, "").split(",") if key.strip())
-    return mode, keys
+    return mode, frozenset(extra_keys(environ.get(ENV_EXTRA_KEYS)))
+
+
+def extra_keys(raw: str | None) -> tuple[str, ...]:
+    """The keys a RYTHMIQ_PII_EXTRA_KEYS value lists (comma-separated; spaces and empty items dropped)."""
+    return tuple(key.strip() for key in (raw or "").split(",") if key.strip())
 
 
 @dataclass(frozen=True, slots=True)
