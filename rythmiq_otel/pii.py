@@ -44,7 +44,7 @@ from rythmiq_otel._pii_values import (
     document_value_spans,
     secret_spans,
 )
-from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, LOG_FIELDS, REDACTED_MARKER_FORMAT
+from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, EXTRA_PREFIX, LOG_FIELDS, REDACTED_MARKER_FORMAT
 
 __all__ = [
     "BLOCKED_KEYS",
@@ -86,6 +86,7 @@ __all__ = [
     "NoopScrubber",
     "Redaction",
     "Scrubber",
+    "extra_keys",
     "extra_settings",
     "hash_user_id",
     "is_marker",
@@ -600,8 +601,12 @@ def extra_settings(environ: Mapping[str, str]) -> tuple[str, frozenset[str]]:
     mode = raw.strip().lower() or EXTRA_MODES[0]
     if mode not in EXTRA_MODES:
         raise ValueError(f"{ENV_EXTRA_MODE} must be 'blocklist' or 'allowlist', got {raw!r}")
-    keys = frozenset(key.strip() for key in environ.get(ENV_EXTRA_KEYS, "").split(",") if key.strip())
-    return mode, keys
+    return mode, frozenset(extra_keys(environ.get(ENV_EXTRA_KEYS)))
+
+
+def extra_keys(raw: str | None) -> tuple[str, ...]:
+    """The keys a RYTHMIQ_PII_EXTRA_KEYS value lists (comma-separated; spaces and empty items dropped)."""
+    return tuple(key.strip() for key in (raw or "").split(",") if key.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -700,13 +705,14 @@ class Scrubber:
         if not self._allowlist:
             return self.scrub_fields(attrs)
         out: list[Redaction] = []
+        cut = len(EXTRA_PREFIX)
         prefixed = {
-            key[6:]: value for key, value in attrs.items() if type(key) is str and key[:6] == "extra."
+            key[cut:]: value for key, value in attrs.items() if type(key) is str and key[:cut] == EXTRA_PREFIX
         }
         if prefixed:
             allowed = self._allow_extra(prefixed, "extra", out, dotted=True)
             if allowed is not prefixed:
-                attrs = {key: allowed.get(key[6:], value) if key[:6] == "extra." else value
+                attrs = {key: allowed.get(key[cut:], value) if key[:cut] == EXTRA_PREFIX else value
                          for key, value in attrs.items()}
         scrubbed = self._scrub_mapping(attrs, "", out)
         return (scrubbed if isinstance(scrubbed, dict) else dict(scrubbed)), out
@@ -943,13 +949,18 @@ class Scrubber:
         """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
-        spans = []
-        if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
+        is_prose = (
+            length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1
+            and prose.search(text) is not None
+        )
+        if is_prose:
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
             text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
-            spans = [span for detector in _DETECTORS for span in detector(text)]
-        elif length >= _BASE64_MIN or _TRIGGER_RE.search(text):
-            spans = [span for detector in _DETECTORS for span in detector(text)]
+        # Without one of _TRIGGER_RE's characters (or _BASE64_MIN characters) no detector can match.
+        spans: list[Span] = (
+            [span for detector in _DETECTORS for span in detector(text)]
+            if is_prose or length >= _BASE64_MIN or _TRIGGER_RE.search(text) else []
+        )
         spans += document_value_spans(text)
         spans += secret_spans(text)
         if "=" in text or ":" in text:
