@@ -52,7 +52,7 @@ def _apply(conn: psycopg.Connection, result: RuleResult, at: datetime, settings:
                             (result.rule,)).fetchone()
     since = previous[1] if previous and previous[0] == result.state else at
     incident = conn.execute(
-        "SELECT id, opened_at, value, peak_value FROM alert_incidents"
+        "SELECT id, opened_at, peak_value FROM alert_incidents"
         " WHERE rule = %s AND resolved_at IS NULL",
         (result.rule,),
     ).fetchone()
@@ -104,7 +104,7 @@ def _open(conn: psycopg.Connection, result: RuleResult, at: datetime, settings: 
 
 def _resolve(conn: psycopg.Connection, result: RuleResult, at: datetime, settings: AlertSettings,
              incident: tuple[Any, ...]) -> None:
-    incident_id, opened_at, _, peak = incident
+    incident_id, opened_at, peak = incident
     resolution = "rule turned off" if result.state == "off" else "back to ok"
     conn.execute(
         "UPDATE alert_incidents SET resolved_at = %s, resolved_value = %s, resolution = %s WHERE id = %s",
