@@ -86,6 +86,7 @@ __all__ = [
     "NoopScrubber",
     "Redaction",
     "Scrubber",
+    "extra_keys",
     "extra_settings",
     "hash_user_id",
     "is_marker",
@@ -600,8 +601,12 @@ def extra_settings(environ: Mapping[str, str]) -> tuple[str, frozenset[str]]:
     mode = raw.strip().lower() or EXTRA_MODES[0]
     if mode not in EXTRA_MODES:
         raise ValueError(f"{ENV_EXTRA_MODE} must be 'blocklist' or 'allowlist', got {raw!r}")
-    keys = frozenset(key.strip() for key in environ.get(ENV_EXTRA_KEYS, "").split(",") if key.strip())
-    return mode, keys
+    return mode, frozenset(extra_keys(environ.get(ENV_EXTRA_KEYS)))
+
+
+def extra_keys(raw: str | None) -> tuple[str, ...]:
+    """The keys a RYTHMIQ_PII_EXTRA_KEYS value lists (comma-separated; spaces and empty items dropped)."""
+    return tuple(key.strip() for key in (raw or "").split(",") if key.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -943,13 +948,18 @@ class Scrubber:
         """
         length = len(text)
         words, prose = (STRICT_PROSE_WORDS, _STRICT_PROSE_RE) if strict else (PROSE_WORDS, _PROSE_RE)
-        spans = []
-        if length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1 and prose.search(text):
+        is_prose = (
+            length >= 2 * words - 1 and text.count(" ") + text.count("\n") >= words - 1
+            and prose.search(text) is not None
+        )
+        if is_prose:
             out.append(Redaction(_join(prefix, key), RULE_EXTRACTED_TEXT))
             text = prose.sub(marker(RULE_EXTRACTED_TEXT), text)
-            spans = [span for detector in _DETECTORS for span in detector(text)]
-        elif length >= _BASE64_MIN or _TRIGGER_RE.search(text):
-            spans = [span for detector in _DETECTORS for span in detector(text)]
+        # Without one of _TRIGGER_RE's characters (or _BASE64_MIN characters) no detector can match.
+        spans: list[Span] = (
+            [span for detector in _DETECTORS for span in detector(text)]
+            if is_prose or length >= _BASE64_MIN or _TRIGGER_RE.search(text) else []
+        )
         spans += document_value_spans(text)
         spans += secret_spans(text)
         if "=" in text or ":" in text:

@@ -143,8 +143,7 @@ def _auth_routes(token: str) -> list[Route]:
     return [Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"])]
 
 
-def create_app(pool: ConnectionPool, token: str, *, on_startup: Callable[[], None] | None = None,
-               on_shutdown: Callable[[], None] | None = None) -> Starlette:
+def create_app(pool: ConnectionPool, token: str) -> Starlette:
     """The app over ``pool`` (connections to the store), opening only for ``token``."""
 
     def guarded_read(request: Request, read: Callable[[psycopg.Connection], Any]) -> Any:
@@ -202,13 +201,9 @@ def create_app(pool: ConnectionPool, token: str, *, on_startup: Callable[[], Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         pool.open()
-        if on_startup:
-            on_startup()
         try:
             yield
         finally:
-            if on_shutdown:
-                on_shutdown()
             pool.close()
 
     routes = [

@@ -518,9 +518,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "otlp_encoder": reader.choice(RYTHMIQ_OTLP_ENCODER, _ENCODERS, "direct"),
         # Declared in rythmiq_otel.pii, which the sink reads too.
         "pii_extra_mode": reader.choice(pii.ENV_EXTRA_MODE, pii.EXTRA_MODES, pii.EXTRA_MODES[0]),
-        "pii_extra_keys": tuple(
-            key.strip() for key in (reader.raw(pii.ENV_EXTRA_KEYS) or "").split(",") if key.strip()
-        ),
+        "pii_extra_keys": pii.extra_keys(reader.raw(pii.ENV_EXTRA_KEYS)),
     }
     config_file = reader.raw(OTEL_CONFIG_FILE)
     if config_file is not None:
