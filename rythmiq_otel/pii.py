@@ -44,7 +44,7 @@ from rythmiq_otel._pii_values import (
     document_value_spans,
     secret_spans,
 )
-from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, LOG_FIELDS, REDACTED_MARKER_FORMAT
+from rythmiq_otel.vocab import CPU_METRICS_COLUMNS, EXTRA_PREFIX, LOG_FIELDS, REDACTED_MARKER_FORMAT
 
 __all__ = [
     "BLOCKED_KEYS",
@@ -705,13 +705,14 @@ class Scrubber:
         if not self._allowlist:
             return self.scrub_fields(attrs)
         out: list[Redaction] = []
+        cut = len(EXTRA_PREFIX)
         prefixed = {
-            key[6:]: value for key, value in attrs.items() if type(key) is str and key[:6] == "extra."
+            key[cut:]: value for key, value in attrs.items() if type(key) is str and key[:cut] == EXTRA_PREFIX
         }
         if prefixed:
             allowed = self._allow_extra(prefixed, "extra", out, dotted=True)
             if allowed is not prefixed:
-                attrs = {key: allowed.get(key[6:], value) if key[:6] == "extra." else value
+                attrs = {key: allowed.get(key[cut:], value) if key[:cut] == EXTRA_PREFIX else value
                          for key, value in attrs.items()}
         scrubbed = self._scrub_mapping(attrs, "", out)
         return (scrubbed if isinstance(scrubbed, dict) else dict(scrubbed)), out

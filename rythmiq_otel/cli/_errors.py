@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from rythmiq_otel.console._errors import first_line
+
+__all__ = ["CommandError", "first_line", "guarded"]
+
 T = TypeVar("T")
 
 
@@ -22,7 +26,3 @@ def guarded(action: Callable[[], T]) -> T:
         raise CommandError(str(err)) from err
 
 
-def first_line(err: BaseException) -> str:
-    """The first line of ``err``'s message (psycopg errors add DETAIL and HINT lines), else its type."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -31,6 +31,7 @@ from psycopg import sql
 from rythmiq_otel.pii import DEFAULT_SCRUBBER
 from rythmiq_otel.store._trace import timeline
 
+from ._errors import first_line
 from .dashboards import dashboard_names, run_dashboard
 
 __all__ = ["Answer", "Report", "build_report", "render"]
@@ -331,7 +332,7 @@ def _ask(conn: psycopg.Connection, number: int, question: str,
             conn.execute("SET LOCAL TimeZone = 'UTC'")
             passed, line, evidence = answer(conn, now)
     except psycopg.Error as err:
-        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        text = first_line(err)
         passed, line, evidence = False, f"the query failed: {text}", {"error": text}
     return Answer(number, question, passed, line, evidence, time.perf_counter() - started)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import psycopg
 
+from .._errors import first_line
 from ._settings import AlertSettings
 from ._state import record
 from ._webhook import deliver_due, next_due_in
@@ -58,7 +59,7 @@ class AlertLoop(threading.Thread):
             try:
                 due_in = alert_round(self._url, self._settings, evaluate=evaluate)
             except Exception as err:  # the alerts must never take `up` down; the next round retries
-                log.warning("alert round failed: %s", str(err).strip().splitlines()[0] if str(err) else err)
+                log.warning("alert round failed: %s", first_line(err))
             wait = next_evaluation - time.monotonic()
             if due_in is not None:
                 wait = min(wait, due_in)
