@@ -42,6 +42,8 @@ class _Metric:
     resource_json: str
     service: str | None
     temporality: str
+    #: UTF-8 bytes of name and service, the fixed part of every point's rollup key (``_series_key_bytes``).
+    key_bytes: int
     is_monotonic: bool | None = None
 
 
@@ -55,12 +57,14 @@ def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]
                 ctx.reject("metrics", "metric_without_data", f"metric {name[:80]!r} carries no data")
                 continue
             data = getattr(metric, kind)
+            name_bytes = name.encode()
             shared = _Metric(
                 name=name,
-                identity=origin.identity + name.encode() + b"\x00",
+                identity=origin.identity + name_bytes + b"\x00",
                 resource_json=origin.resource_json,
                 service=origin.service,
                 temporality=_temporality(kind, data),
+                key_bytes=len(name_bytes) + (len(origin.service.encode()) if origin.service else 0),
                 is_monotonic=data.is_monotonic if kind == "sum" else None,
             )
             if kind in ("exponential_histogram", "summary"):
@@ -181,8 +185,7 @@ def _series_key_bytes(metric: _Metric, attributes_json: str, bounds: list[float]
     The key holds name, service, attributes (as ``jsonb``) and bucket bounds; a B-tree entry over about
     2.7 kB fails the rollup for every series, so such a point is refused here instead.
     """
-    size = len(metric.name.encode()) + len(metric.service.encode() if metric.service else b"")
-    size += 8 * len(bounds or ()) + len(attributes_json.encode())
+    size = metric.key_bytes + 8 * len(bounds or ()) + len(attributes_json.encode())
     if size + 16 * len(attributes_json) <= MAX_SERIES_KEY_BYTES:
         return size  # each JSON value takes 2+ characters and jsonb < 32 bytes on it: small needs no walk
     return size + _jsonb_overhead(orjson.loads(attributes_json))

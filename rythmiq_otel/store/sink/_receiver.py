@@ -174,11 +174,12 @@ class _Handlers:
         try:
             fmt = body_format(request.headers.get("content-type"))
             declared = request.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limit:
+            declared_size = int(declared) if declared and declared.isdigit() else None
+            if declared_size is not None and declared_size > limit:
                 raise TooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
             async with self.gate.admitted() as admission:
-                if declared and declared.isdigit():
-                    admission.reserve(int(declared))
+                if declared_size is not None:
+                    admission.reserve(declared_size)
                 async with asyncio.timeout(self.settings.read_timeout_seconds):
                     body = await _read(request, limit, admission)
                 async with self.gate.slot(admission):
