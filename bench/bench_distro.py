@@ -14,7 +14,8 @@ Measures, side by side in one process and one run (rounds interleaved so machine
 2. Per log call: the spec's plain JSON-only stdlib call (§1.6 formatter on a StreamHandler) against ours
    (JSON line + OTel record), both inside a span, with the same fields.
 
-Both (b) and (c) export over OTLP/HTTP to a local discard server in the same process; JSON lines go to
+Both (b) and (c) export over OTLP/HTTP to a local discard server in a child process (its CPU is the
+collector's in production, not the service's, so it stays out of the measured process); JSON lines go to
 ``/dev/null``. Times are medians of per-job (per-call) wall time on the calling thread, with exports -- and
 ours' background thread -- flushed between small chunks outside the timed region (see ``time_jobs``); the
 process CPU per job (per call), background and export work included, is reported next to it. Run::
@@ -30,10 +31,11 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,25 @@ class _Discard(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent."""
+
+
+def serve_discard() -> None:
+    """Serve ``_Discard`` on an ephemeral port until killed; the first stdout line is the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discard)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+@contextmanager
+def discard_endpoint() -> Iterator[str]:
+    """The URL of a ``_Discard`` server running in a child process, stopped on exit."""
+    child = subprocess.Popen([sys.executable, __file__, "--serve-discard"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        yield f"http://127.0.0.1:{int(child.stdout.readline())}"
+    finally:
+        child.kill()
+        child.wait()
 
 
 class SpecJsonFormatter(logging.Formatter):
@@ -273,13 +294,19 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=400, help="jobs per variant per round")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (a, b, c, a, b, c, ...)")
     parser.add_argument("--batches", type=int, default=20, help="batches of 200 log calls per round")
+    parser.add_argument("--serve-discard", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_discard:
+        serve_discard()
+        return
     if args.rounds * args.batches < 2:
         parser.error("--rounds times --batches must be 2 or more: the p10 column needs two batches of calls")
+    with discard_endpoint() as endpoint:
+        run(args, endpoint)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discard)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+
+def run(args: argparse.Namespace, endpoint: str) -> None:
+    """Time every variant against ``endpoint`` and print the report."""
     sys.stdout = devnull = open(os.devnull, "w")  # noqa: SIM115 -- both variants' JSON lines go here
 
     variants = {"none": setup_none(), "naive": setup_naive(endpoint, devnull), "ours": setup_ours(endpoint)}
@@ -313,7 +340,6 @@ def main() -> None:
 
     for variant in variants.values():
         variant.stop()
-    server.shutdown()
     sys.stdout = sys.__stdout__
     report(variants, job_times, cpu, call_times, call_cpu)
 
