@@ -53,8 +53,8 @@ def attributes_of(fields: dict[str, Any]) -> dict[str, Any]:
         elif key == "exception":
             for name, item in value.items():
                 attributes["exception." + name] = item
-        else:
-            attributes[key] = _attribute_value(value)
+        else:  # inlined ``_attribute_value``: most fields take this branch
+            attributes[key] = value if isinstance(value, _PLAIN) else _attribute_value(value)
     return attributes
 
 
