@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from rythmiq_otel.distro.logs._conform import conform
@@ -30,7 +30,9 @@ STEPS: tuple[Step, ...] = (add_context, conform, scrub)
 # without its circular-reference check: the PII guard cuts any nesting at ``pii.MAX_DEPTH``, and with the
 # guard off a cycle fails the record with ``RecursionError`` instead of ``ValueError`` (the handler reports
 # either). Holding no state of its own, it is safe to share between threads.
-_c_encoder = c_make_encoder and c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
+_c_encoder = c_make_encoder and c_make_encoder(
+    None, str, encode_basestring, None, ":", ",", False, False, True  # no markers, default=str, compact
+)
 _py_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
