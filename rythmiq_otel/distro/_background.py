@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TextIO, TypeVar
 
-__all__ = ["BACKGROUND", "BATCH_BYTES", "BATCH_JOBS", "MAX_QUEUE", "Background"]
+__all__ = ["BACKGROUND", "BATCH_BYTES", "BATCH_JOBS", "GATHER_S", "MAX_QUEUE", "Background"]
 
 Payload = TypeVar("Payload")
 Job = tuple[Callable[[Any], None], Any]
@@ -53,6 +53,11 @@ MAX_QUEUE = 8192
 BATCH_JOBS = 32
 # Text held for one batch before it is written anyway (a few records with long stack traces).
 BATCH_BYTES = 64 * 1024
+# How long the woken thread lets jobs gather before it runs them, unless an urgent one (a WARN or ERROR
+# line) arrives: each wake-up of an idle thread costs tens of µs of CPU on its own (scheduler, cold caches;
+# docs/distro.md, "Where the CPU goes"), so a service logging every few hundred µs pays it once for several
+# records rather than once a record. It is also how late an INFO line can be, at most, on an idle machine.
+GATHER_S = 0.002
 
 
 class _ThreadState(threading.local):
@@ -67,8 +72,9 @@ class _ThreadState(threading.local):
 class Background:
     """Runs every submitted ``process(payload)``, in submission order, on a daemon thread started lazily."""
 
-    def __init__(self, *, max_queue: int = MAX_QUEUE) -> None:
+    def __init__(self, *, max_queue: int = MAX_QUEUE, gather_s: float = GATHER_S) -> None:
         self._max_queue = max_queue
+        self._gather_s = gather_s
         self.synchronous = 0
         self._start_fresh()
 
@@ -83,14 +89,17 @@ class Background:
         self._state = _ThreadState()
         self._thread: threading.Thread | None = None
 
-    def submit(self, process: Callable[[Payload], None], payload: Payload) -> None:
-        """Queue ``process(payload)``; run it here when this thread is busy, the queue full, or no thread."""
+    def submit(self, process: Callable[[Payload], None], payload: Payload, *, urgent: bool = False) -> None:
+        """Queue ``process(payload)``; run it here when this thread is busy, the queue full, or no thread.
+
+        ``urgent``: run it without waiting for the gathering window (``GATHER_S``).
+        """
         queue = self._queue
         if self._state.busy:
             process(payload)
         elif len(queue) < self._max_queue and (self._thread is not None or self._start()):
             queue.append((process, payload))
-            if self._idle:
+            if self._idle or urgent:
                 self._wake.set()
         else:
             self._drain_then((process, payload))
@@ -187,7 +196,11 @@ class Background:
                 self._idle = True
                 if not queue:  # the last look, after ``_idle``: a job queued since then wakes the thread
                     wake.wait()
+                    self._idle = False  # from here on callers queue without waking it...
                     wake.clear()
+                    if self._gather_s:
+                        wake.wait(self._gather_s)  # ...and an urgent job ends the gathering at once
+                        wake.clear()
                 self._idle = False
         finally:
             # Only a bug in a job function gets here (``threading.excepthook`` prints it once); the next
