@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     binary = find_binary()
     if binary is None:
-        raise SystemExit("no collector binary: run `rythmiq-otel collector build` (or set RYTHMIQ_COLLECTOR_BIN)")
+        raise SystemExit("no collector binary: run `rythmiq-otel collector build` first")
     bodies = {signal: build(args.batches, args.batch) for signal, (_, _, build) in SIGNALS.items()}
     items = args.batches * args.batch
     results: dict[tuple[str, str], list[float]] = {}
