@@ -18,6 +18,10 @@ Guarantees:
   releases the GIL, and per line that made the calling thread and this one trade the GIL once a record
   (docs/distro.md, "Where the CPU goes"). A text waits at most one batch (``BATCH_JOBS`` jobs or
   ``BATCH_BYTES`` of text); a WARN or ERROR line (``urgent``) goes out at once with those before it.
+* Wake-ups: a caller wakes the thread only when it is idle (it looks at the queue after saying so, the
+  caller at ``_idle`` after queueing: one of them sees the other), and the woken thread lets jobs gather
+  for ``GATHER_S`` first, unless a caller queues an ``urgent`` job (a WARN or ERROR record) or flushes.
+  So a job waits at most ``GATHER_S`` plus the jobs ahead of it; ``flush()`` never waits for the window.
 * Nothing accepted is dropped: with ``MAX_QUEUE`` jobs waiting, the caller drains the queue and runs its
   own job itself -- slower, never lossy -- and ``synchronous`` counts how often that happened.
 * ``flush()`` returns once every job queued before it has run and its writes are flushed. It runs at
@@ -86,6 +90,8 @@ class Background:
         # Set by the thread just before it looks at the queue a last time and waits: a caller that queues
         # a job wakes it only then, not once a record (it checks after appending, so no wake-up is lost).
         self._idle = False
+        # Set by a caller that queued an urgent job: the thread runs the queue without gathering first.
+        self._urgent = False
         self._state = _ThreadState()
         self._thread: threading.Thread | None = None
 
@@ -99,7 +105,10 @@ class Background:
             process(payload)
         elif len(queue) < self._max_queue and (self._thread is not None or self._start()):
             queue.append((process, payload))
-            if self._idle or urgent:
+            if urgent:
+                self._urgent = True
+                self._wake.set()
+            elif self._idle:
                 self._wake.set()
         else:
             self._drain_then((process, payload))
@@ -198,10 +207,10 @@ class Background:
                     wake.wait()
                     self._idle = False  # from here on callers queue without waking it...
                     wake.clear()
-                    if self._gather_s:
+                    if self._gather_s and not self._urgent:
                         wake.wait(self._gather_s)  # ...and an urgent job ends the gathering at once
                         wake.clear()
-                self._idle = False
+                self._idle = self._urgent = False
         finally:
             # Only a bug in a job function gets here (``threading.excepthook`` prints it once); the next
             # job starts a new thread, and nothing queued is lost meanwhile.

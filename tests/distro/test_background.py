@@ -258,3 +258,11 @@ def test_the_thread_lets_jobs_gather_but_an_urgent_job_or_a_flush_runs_them_at_o
     started = time.monotonic()
     background.flush()
     assert ran[-1] == "next" and time.monotonic() - started < 5
+
+
+def test_an_urgent_job_that_wakes_an_idle_thread_runs_without_gathering() -> None:
+    background = Background(gather_s=60)
+    for _ in range(3):
+        done = threading.Event()
+        background.submit(lambda event: event.set(), done, urgent=True)
+        assert done.wait(5)
