@@ -17,7 +17,9 @@ The calling thread only looks the instrument up (an unknown name still raises th
 value, the labels and the current context (exemplars need it); bounding the labels and the SDK's
 aggregation -- a few microseconds a record, as much as a small log call -- run on the background thread
 (``_background``), which ``shutdown()`` flushes before the final export. A measurement reaches its
-aggregation milliseconds later, which at most moves it into the next export interval.
+aggregation milliseconds later, which at most moves it into the next export interval. A job records the
+same few label sets over and over, so each bounded set is worked out once per distinct input and remembered
+(``_BoundCache``); what is left per record is the SDK's own aggregation.
 """
 
 from __future__ import annotations
@@ -122,6 +124,41 @@ def bound_labels(name: str, labels: dict[str, Any]) -> dict[str, str]:
     return bounded
 
 
+# Label values whose equality means "same str()": a cached bounding is keyed by them (1 == 1.0 == True
+# would not be, so floats, bools and other types are bounded afresh each time).
+_CACHEABLE_TYPES = frozenset({str, int, type(None)})
+_BOUND_CACHE_MAX = 4096
+
+
+class _BoundCache:
+    """``bound_labels`` remembered per (metric, labels as given), for labels of ``_CACHEABLE_TYPES``.
+
+    Bounding is a pure function of its input except for ``path``, whose answer for a given template never
+    changes once given (the seen set only grows). At most ``_BOUND_CACHE_MAX`` entries: a service whose
+    raw label values never repeat clears it when full and pays what it paid without it. The returned dict
+    is shared between records: the SDK copies attributes before it keeps them.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[Any, ...], dict[str, str]] = {}
+
+    def __call__(self, name: str, labels: dict[str, Any]) -> dict[str, str]:
+        for value in labels.values():
+            if type(value) not in _CACHEABLE_TYPES:
+                return bound_labels(name, labels)
+        key = (name, *labels.items())
+        bounded = self.entries.get(key)
+        if bounded is None:
+            bounded = bound_labels(name, labels)
+            if len(self.entries) >= _BOUND_CACHE_MAX:
+                self.entries.clear()
+            self.entries[key] = bounded
+        return bounded
+
+
+_bound_cached = _BoundCache()
+
+
 def views() -> list[View]:
     """One View per histogram with the §3.2 boundaries (latency ones chosen in ``vocab``)."""
     return [
@@ -138,11 +175,16 @@ class Instruments:
     """The nine instruments, created from the meter provider in force when first asked for."""
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self._instruments: dict[str, Any] = {}
+        # name -> the instrument's own add (counters) or record (histograms) method
+        self._instruments: dict[str, Callable[..., None]] = {}
         for name in vocab.METRIC_LABELS:
-            create = meter.create_counter if name in _COUNTERS else meter.create_histogram
             unit = _UNITS.get(name, "1")
-            self._instruments[name] = create(name, unit=unit, description=_DESCRIPTIONS[name])
+            if name in _COUNTERS:
+                counter = meter.create_counter(name, unit=unit, description=_DESCRIPTIONS[name])
+                self._instruments[name] = counter.add
+            else:
+                histogram = meter.create_histogram(name, unit=unit, description=_DESCRIPTIONS[name])
+                self._instruments[name] = histogram.record
 
     def record(self, name: str, value: float = 1, **labels: Any) -> None:
         """Add ``value`` to counter ``name`` or record it in histogram ``name``, with bounded labels.
@@ -156,15 +198,11 @@ class Instruments:
 _log = logging.getLogger("rythmiq_otel.distro")
 
 
-def _record(captured: tuple[str, Any, float, dict[str, Any], context.Context]) -> None:
+def _record(captured: tuple[str, Callable[..., None], float, dict[str, Any], context.Context]) -> None:
     """Bound the labels and hand the measurement to the SDK (on the background thread)."""
-    name, instrument, value, labels, ctx = captured
+    name, add_or_record, value, labels, ctx = captured
     try:
-        attributes = bound_labels(name, labels)
-        if name in _COUNTERS:
-            instrument.add(value, attributes, context=ctx)
-        else:
-            instrument.record(value, attributes, context=ctx)
+        add_or_record(value, _bound_cached(name, labels), context=ctx)
     except Exception:
         # House rule: never hurt the host -- a label whose str() raises loses this one measurement.
         _log.exception("A %s measurement could not be recorded; it was dropped.", name)
