@@ -8,15 +8,7 @@ from opentelemetry.sdk.metrics.export import Histogram, InMemoryMetricReader, Su
 
 from rythmiq_otel import vocab
 from rythmiq_otel.distro._background import BACKGROUND
-from rythmiq_otel.distro.metrics import _catalog
-from rythmiq_otel.distro.metrics._catalog import (
-    MAX_PATHS,
-    Instruments,
-    _BoundCache,
-    _PathBound,
-    bound_labels,
-    views,
-)
+from rythmiq_otel.distro.metrics._catalog import MAX_PATHS, Instruments, _PathBound, bound_labels, views
 
 
 def _collect(record: list[tuple[str, float, dict]]) -> dict[str, list]:
@@ -102,28 +94,3 @@ def test_distinct_paths_are_capped_so_a_route_explosion_cannot_explode_cardinali
 def test_recording_a_name_outside_the_catalog_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
         _collect([("rythmiq_made_up_total", 1, {})])
-
-
-def test_remembered_bounding_gives_what_bounding_gives_also_for_values_that_compare_equal() -> None:
-    """1 == 1.0 == True, but their str() differ: only str / int / None values are remembered."""
-    cache = _BoundCache()
-    cases = [
-        (vocab.METRIC_API_REQUESTS, {"method": "get", "path": "/jobs", "status": status})
-        for status in (200, 200.0, True, "200", None, 1, 1.0, "1")
-    ] + [
-        (vocab.METRIC_JOBS_TOTAL, {"status": status, "processing_path": path})
-        for status in ("success", "SUCCESS", 1, True) for path in ("fast", None, 0, False)
-    ]
-    for _ in range(2):  # the second pass reads what the first one remembered
-        for name, labels in cases:
-            assert cache(name, labels) == bound_labels(name, labels), (name, labels)
-    assert all(type(value) in {str, int, type(None)} for key in cache.entries for _, value in key[1:])
-
-
-def test_the_remembered_boundings_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_catalog, "_BOUND_CACHE_MAX", 10)
-    cache = _BoundCache()
-    for code in range(35):
-        labels = {"error_code": f"E{code}", "stage": "ocr"}
-        assert cache(vocab.METRIC_ERRORS_TOTAL, labels) == {"error_code": vocab.OTHER, "stage": "ocr"}
-        assert len(cache.entries) <= 10
