@@ -23,7 +23,11 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
-from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
+from rythmiq_otel.distro.setup._direct_exporters import (
+    DirectOTLPLogExporter,
+    DirectOTLPSpanExporter,
+    credential_provider_set,
+)
 from rythmiq_otel.distro.setup._lifecycle import fork_safe_session
 from rythmiq_otel.distro.setup._settings import ExportSettings, default_endpoint
 
@@ -94,7 +98,8 @@ def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extr
         kwargs["compression"] = (
             http.Compression.Gzip if settings.compression == "gzip" else http.Compression.NoCompression
         )
-        kwargs["session"] = fork_safe_session()
+        if not credential_provider_set(signal):  # else upstream loads the provider's session itself
+            kwargs["session"] = fork_safe_session()
         if direct:
             exporter_class = _DIRECT[signal]
     return exporter_class(**kwargs)
