@@ -1,5 +1,5 @@
-"""Upstream's OTLP/HTTP log and span exporters with batches encoded by our direct encoders, sent through
-upstream's urllib3 transport.
+"""Upstream's OTLP/HTTP log and span exporters with batches encoded by our direct encoders, and these and
+upstream's metric exporter sent through upstream's urllib3 transport.
 
 Everything but the encoding and the HTTP library is upstream's: the constructor (endpoint, headers,
 timeout, compression, certificates: every ``OTEL_EXPORTER_OTLP_*`` setting), the HTTP client with its
@@ -32,6 +32,7 @@ from opentelemetry.exporter.otlp.proto.http._common import (
     _is_request_too_large,
 )
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExportResult
@@ -43,6 +44,9 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
+    OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
@@ -54,7 +58,12 @@ from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATU
 from rythmiq_otel.distro.setup._otlp_logs import encode_logs_request
 from rythmiq_otel.distro.setup._otlp_spans import encode_spans_request
 
-__all__ = ["DirectOTLPLogExporter", "DirectOTLPSpanExporter", "credential_provider_set"]
+__all__ = [
+    "DirectOTLPLogExporter",
+    "DirectOTLPSpanExporter",
+    "Urllib3OTLPMetricExporter",
+    "credential_provider_set",
+]
 
 # Upstream's loggers, so their messages (and any filter a user set on them) stay where they were.
 _LOG_LOGGER = logging.getLogger("opentelemetry.exporter.otlp.proto.http._log_exporter")
@@ -73,6 +82,11 @@ _CERTIFICATES = {
         OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
         OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
         OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+    ),
+    "metrics": (
+        OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+        OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
+        OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
     ),
 }
 _CREDENTIAL_PROVIDERS = {
@@ -214,3 +228,10 @@ class DirectOTLPSpanExporter(OTLPSpanExporter):
         return _export(
             self, spans, encode_spans_request, noun="span", result_type=SpanExportResult, logger=_SPAN_LOGGER
         )
+
+
+class Urllib3OTLPMetricExporter(OTLPMetricExporter):
+    """Upstream's ``OTLPMetricExporter`` (its encoder too), posting through the urllib3 transport."""
+
+    def __init__(self, *, endpoint: str, **kwargs: Any) -> None:
+        super().__init__(endpoint=endpoint, _transport=_http_transport("metrics", endpoint), **kwargs)

@@ -17,6 +17,7 @@ from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
@@ -28,9 +29,10 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from rythmiq_otel.distro.setup._direct_exporters import (
     DirectOTLPLogExporter,
     DirectOTLPSpanExporter,
+    Urllib3OTLPMetricExporter,
     _ForkSafeUrllib3Transport,
 )
-from rythmiq_otel.distro.setup._exporters import log_exporters, span_exporters
+from rythmiq_otel.distro.setup._exporters import log_exporters, metric_exporters, span_exporters
 from rythmiq_otel.distro.setup._settings import load_settings
 from tests.otlp_capture import CapturedRequest, OtlpCapture
 
@@ -38,6 +40,9 @@ from tests.otlp_capture import CapturedRequest, OtlpCapture
 def _exporter(environ: dict[str, str], signal: str = "logs") -> Any:
     settings = load_settings(environ)
     assert settings.problems == ()
+    if signal == "metrics":
+        (exporter,) = metric_exporters(settings.metrics, settings.temporality, settings.otlp_encoder)
+        return exporter
     build = log_exporters if signal == "logs" else span_exporters
     (exporter,) = build(getattr(settings, signal), settings.otlp_encoder)
     return exporter
@@ -63,6 +68,8 @@ def test_direct_is_the_default_and_upstream_is_one_setting_away() -> None:
     assert type(_exporter({}, "traces")) is DirectOTLPSpanExporter
     assert type(_exporter({"RYTHMIQ_OTLP_ENCODER": "upstream"}, "traces")) is OTLPSpanExporter
     assert type(_exporter({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "traces")) is GrpcSpanExporter
+    assert type(_exporter({}, "metrics")) is Urllib3OTLPMetricExporter
+    assert type(_exporter({"RYTHMIQ_OTLP_ENCODER": "upstream"}, "metrics")) is OTLPMetricExporter
 
 
 def test_a_bad_encoder_name_is_one_sentence_naming_the_setting() -> None:
@@ -136,7 +143,7 @@ def _log_records(count: int) -> list[ReadableLogRecord]:
 
 def test_direct_exporters_post_through_upstreams_urllib3_transport() -> None:
     """Fails loudly if upstream drops the ``_transport`` argument or stops using what it is given."""
-    for signal in ("logs", "traces"):
+    for signal in ("logs", "traces", "metrics"):
         exporter = _exporter({}, signal)
         assert type(exporter._client._transport) is _ForkSafeUrllib3Transport
         assert isinstance(exporter._client._transport, Urllib3HTTPTransport)
@@ -163,7 +170,7 @@ def test_a_proxy_for_the_endpoint_keeps_the_requests_transport(
 
 
 @pytest.mark.parametrize("encoder", ["direct", "upstream"])
-@pytest.mark.parametrize("signal", ["logs", "traces"])
+@pytest.mark.parametrize("signal", ["logs", "traces", "metrics"])
 def test_a_credential_provider_setting_reaches_upstream(
     monkeypatch: pytest.MonkeyPatch, encoder: str, signal: str
 ) -> None:
@@ -291,3 +298,17 @@ def test_a_forked_child_exports_over_a_pool_of_its_own() -> None:
         sizes = [len(r.message.resource_logs[0].scope_logs[0].log_records) for r in capture.requests]
         assert sorted(sizes) == [1, 2, 3]
         exporter.shutdown()
+
+
+@pytest.mark.parametrize("signal", ["logs", "traces", "metrics"])
+def test_each_signal_takes_its_own_tls_files_over_the_general_ones(
+    monkeypatch: pytest.MonkeyPatch, certificates: Path, signal: str
+) -> None:
+    for name, file in _TLS_FILES.items():
+        monkeypatch.setenv(f"OTEL_EXPORTER_OTLP_{name}", "/nowhere/general.pem")
+        monkeypatch.setenv(f"OTEL_EXPORTER_OTLP_{signal.upper()}_{name}", str(certificates / file))
+    transport = _exporter({}, signal)._client._transport
+    assert transport._settings == (
+        str(certificates / "ca.pem"),
+        (str(certificates / "client.pem"), str(certificates / "client.key")),
+    )
