@@ -72,8 +72,8 @@ def _direct(span: ReadableSpan) -> bytes | None:
     context, status, parent = span.get_span_context(), span.status, span.parent
     start, end = span.start_time, span.end_time
     if (
-        span.events
-        or span.links
+        span._events  # not the public ``events``/``links``: they copy the bounded lists under their lock
+        or span._links
         or context is None
         or status is None
         or type(start) is not int
