@@ -26,12 +26,11 @@ from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
 from opentelemetry.sdk._logs import ReadableLogRecord
 
 from rythmiq_otel.distro.setup._otlp_wire import (
-    CACHED,
     FIXED32,
     FIXED64,
+    attribute_fields,
     bounded_put,
     delimited,
-    field_pair,
     request_bytes,
     varint,
 )
@@ -97,15 +96,8 @@ def _direct(readable: ReadableLogRecord) -> bytes | None:
         parts += (b"\x59", FIXED64(observed))
     attributes = record.attributes
     if attributes is not None:
-        pairs = _pairs
-        for key, value in attributes.items():
-            kind = type(value)
-            field = pairs.get((key, kind, value)) if kind in CACHED else None
-            if field is None:
-                field = field_pair(pairs, b"\x32", key, value)
-                if field is None:
-                    return None
-            parts.append(field)
+        if not attribute_fields(parts, _pairs, b"\x32", attributes):
+            return None
         dropped = readable.dropped_attributes
         if dropped:
             parts += (b"\x38", varint(dropped))

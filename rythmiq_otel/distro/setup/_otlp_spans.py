@@ -22,12 +22,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from opentelemetry.sdk.trace import ReadableSpan
 
 from rythmiq_otel.distro.setup._otlp_wire import (
-    CACHED,
     FIXED32,
     FIXED64,
+    attribute_fields,
     bounded_put,
     delimited,
-    field_pair,
     request_bytes,
     varint,
 )
@@ -106,16 +105,8 @@ def _direct(span: ReadableSpan) -> bytes | None:
         parts += (b"\x39", FIXED64(start))
     elif end:
         parts += (b"\x41", FIXED64(end))
-    attributes = span.attributes
-    pairs = _pairs
-    for key, value in attributes.items():
-        kind = type(value)
-        field = pairs.get((key, kind, value)) if kind in CACHED else None
-        if field is None:
-            field = field_pair(pairs, b"\x4a", key, value)
-            if field is None:
-                return None
-        parts.append(field)
+    if not attribute_fields(parts, _pairs, b"\x4a", span.attributes):
+        return None
     for tag, count in (
         (b"\x50", span.dropped_attributes),
         (b"\x60", span.dropped_events),

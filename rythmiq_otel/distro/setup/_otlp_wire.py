@@ -27,13 +27,12 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
 )
 
 __all__ = [
-    "CACHED",
     "CACHE_SIZE",
     "FIXED32",
     "FIXED64",
+    "attribute_fields",
     "bounded_put",
     "delimited",
-    "field_pair",
     "request_bytes",
     "varint",
 ]
@@ -47,8 +46,8 @@ CACHE_SIZE = 4096
 # out of a fixed field's range, an unhashable severity text): the record then goes to upstream's encoder,
 # which encodes, drops or refuses it.
 _FALL_BACK = (UnicodeEncodeError, OverflowError, struct.error, TypeError)
-# The value types a hot loop may look up in a pair cache (hashable, and their bytes follow from equality).
-CACHED = frozenset((str, bool, int, float))
+# The value types looked up in a pair cache (hashable, and their bytes follow from equality and type).
+_CACHED = frozenset((str, bool, int, float))
 
 
 def varint(value: int) -> bytes:
@@ -95,26 +94,29 @@ def _any_value(value: Any) -> bytes | None:
     return None
 
 
-def field_pair(cache: dict[Any, bytes], tag: bytes, key: Any, value: Any) -> bytes | None:
-    """One repeated ``KeyValue`` field (``tag``, length, message), or ``None`` when upstream must encode
-    the record it belongs to.
+def attribute_fields(parts: list[bytes], cache: dict[Any, bytes], tag: bytes, attributes: Any) -> bool:
+    """Append one repeated ``KeyValue`` field (``tag``, length, message) per attribute to ``parts``; false
+    when a value is not of the common shape (then upstream must encode the record they belong to).
 
-    ``cache`` maps ``(key, type(value), value)`` to the field's bytes (the type too, as ``True == 1 ==
-    1.0``); the hot loops look a pair up there themselves (for the ``CACHED`` types) and call this on a
-    miss. Zero floats are not cached (``0.0 == -0.0``, their bytes differ). Raises ``UnicodeEncodeError``
-    for text with a lone surrogate (upstream drops such an attribute with a log line, or fails the
-    record): callers fall back to upstream for the whole record.
+    ``cache`` maps ``(key, type(value), value)`` to a field's bytes (the type too, as ``True == 1 ==
+    1.0``); zero floats are not cached (``0.0 == -0.0``, their bytes differ). Raises
+    ``UnicodeEncodeError`` for text with a lone surrogate (upstream drops such an attribute with a log
+    line, or fails the record): callers fall back to upstream for the whole record.
     """
-    if type(key) is not str:
-        return None
-    encoded = _any_value(value)
-    if encoded is None:
-        return None
-    field = delimited(tag, delimited(b"\x0a", key.encode()) + delimited(b"\x12", encoded))
-    kind = type(value)
-    if kind is float and not value:
-        return field
-    return bounded_put(cache, (key, kind, value), field)
+    for key, value in attributes.items():
+        kind = type(value)
+        field = cache.get((key, kind, value)) if kind in _CACHED else None
+        if field is None:
+            if type(key) is not str:
+                return False
+            encoded = _any_value(value)
+            if encoded is None:
+                return False
+            field = delimited(tag, delimited(b"\x0a", key.encode()) + delimited(b"\x12", encoded))
+            if kind is not float or value:
+                bounded_put(cache, (key, kind, value), field)
+        parts.append(field)
+    return True
 
 
 def request_bytes(
