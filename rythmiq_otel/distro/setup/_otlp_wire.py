@@ -46,6 +46,9 @@ CACHE_SIZE = 4096
 # out of a fixed field's range, an unhashable severity text): the record then goes to upstream's encoder,
 # which encodes, drops or refuses it.
 _FALL_BACK = (UnicodeEncodeError, OverflowError, struct.error, TypeError)
+# (message class, id(resource or scope)) -> (that object, its envelope bytes); see ``_envelope``.
+_ENVELOPES_SIZE = 64
+_envelopes: dict[tuple[Any, int], tuple[Any, bytes]] = {}
 # The value types looked up in a pair cache (hashable, and their bytes follow from equality and type).
 _CACHED = frozenset((str, bool, int, float))
 
@@ -148,15 +151,32 @@ def request_bytes(
         entries.append(entry)  # type: ignore[union-attr]
     request = []
     for resource, scopes in groups.items():
-        parts = [
-            resource_message(
-                resource=_encode_resource(resource), schema_url=resource.schema_url
-            ).SerializeToString()
-        ]
+        parts = [_envelope(resource_message, resource)]
         for scope, scope_entries in scopes.items():
-            envelope = scope_message(
-                scope=_encode_instrumentation_scope(scope), schema_url=scope.schema_url if scope else None
-            ).SerializeToString()
-            parts.append(delimited(b"\x12", envelope + b"".join(scope_entries)))
+            parts.append(delimited(b"\x12", _envelope(scope_message, scope) + b"".join(scope_entries)))
         request.append(delimited(b"\x0a", b"".join(parts)))
     return b"".join(request)
+
+
+def _envelope(message: Callable[..., Any], item: Any) -> bytes:
+    """``message`` (a signal's ``Resource*`` or ``Scope*`` class) with ``item`` (a resource, a scope or
+    ``None``) and its schema URL, serialised: upstream's own encoding, cached per item.
+
+    Cached by the item's identity, not its equality (``Resource({"a": True}) == Resource({"a": 1})``); the
+    entry holds the item, so its id is not reused while cached. Resources and scopes are immutable, and a
+    process has a handful: the resource's 18 detected attributes are encoded once, not once a request.
+    """
+    key = (message, id(item))
+    cached = _envelopes.get(key)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    if "resource" in message.DESCRIPTOR.fields_by_name:
+        encoded = message(resource=_encode_resource(item), schema_url=item.schema_url).SerializeToString()
+    else:
+        encoded = message(
+            scope=_encode_instrumentation_scope(item), schema_url=item.schema_url if item else None
+        ).SerializeToString()
+    if len(_envelopes) >= _ENVELOPES_SIZE:
+        _envelopes.clear()
+    _envelopes[key] = (item, encoded)
+    return encoded

@@ -211,3 +211,13 @@ def test_a_full_cache_is_cleared_and_keeps_encoding_right(monkeypatch: pytest.Mo
     for _ in range(2):
         assert _decoded(encode_logs_request(batch)) == encode_logs(batch)
     assert len(_otlp_logs._pairs) <= 3 and len(_otlp_logs._bodies) <= 3
+
+
+def test_resources_and_scopes_that_compare_equal_keep_their_own_bytes_across_batches() -> None:
+    """The envelope cache goes by identity: ``Resource({"a": True}) == Resource({"a": 1})``."""
+    scopes = [InstrumentationScope("s", "1"), InstrumentationScope("s", "1", None, {"k": 1})]
+    for resource in (Resource({"a": True}), Resource({"a": 1}), Resource({"a": 1.0}), Resource({"a": True})):
+        for scope in scopes:
+            record = LogRecord(body="b", attributes={"k": "v"})
+            batch = [ReadableLogRecord(record, resource, scope) for _ in range(2)]
+            assert _decoded(encode_logs_request(batch)) == encode_logs(batch)
