@@ -175,13 +175,14 @@ def scrub_span(
     attributes, hits = scrubber.scrub_attributes(span.attributes or {}, client_span=client)
     found += _under("span.attributes", hits)
     events = []
-    for index, event in enumerate(span.events):
+    # The public ``events``/``links`` copy the span's bounded lists under their lock; most spans have none.
+    for index, event in enumerate(span.events if span._events else ()):
         event_name, name_hits = scrubber.scrub_text(event.name, path=f"span.events[{index}].name")
         event_attributes, hits = scrubber.scrub_attributes(event.attributes or {})
         found += name_hits + _under(f"span.events[{index}].attributes", hits)
         events.append(Event(event_name, event_attributes, event.timestamp) if name_hits or hits else event)
     links = []
-    for index, link in enumerate(span.links):
+    for index, link in enumerate(span.links if span._links else ()):
         link_attributes, hits = scrubber.scrub_attributes(link.attributes or {})
         found += _under(f"span.links[{index}].attributes", hits)
         links.append(Link(link.context, link_attributes) if hits else link)
