@@ -173,7 +173,8 @@ def scrub_span(
     # A CLIENT span's server address is the service it called, not a user's (SERVER_ADDRESS_KEYS).
     client = span.kind == SpanKind.CLIENT
     attributes, hits = scrubber.scrub_attributes(span.attributes or {}, client_span=client)
-    found += _under("span.attributes", hits)
+    if hits:
+        found += _under("span.attributes", hits)
     events = []
     # The public ``events``/``links`` copy the span's bounded lists under their lock; most spans have none.
     for index, event in enumerate(span.events if span._events else ()):

@@ -40,7 +40,9 @@ __all__ = ["encode_logs_request"]
 # Both timestamps in one call: field 1 (fixed64), field 11 (fixed64).
 _TIMES = struct.Struct("<BQBQ").pack
 # (key, type, value) -> the attribute field (6); body text -> the body field (5);
-# (severity number, severity text, event name, flags) -> those fields (2, 3, 12, 8).
+# (id(severity number), severity text, event name, flags) -> those fields (2, 3, 12, 8): by the enum
+# member's id, as its ``__hash__`` is Python code; a member lives as long as its class, so its id is never
+# another object's (``_head`` caches only exact members).
 _pairs: dict[Any, bytes] = {}
 _bodies: dict[str, bytes] = {}
 _heads: dict[Any, bytes] = {}
@@ -64,7 +66,7 @@ def _head(severity_number: Any, severity_text: Any, event_name: Any, flags: Any)
         parts.append(delimited(b"\x62", event_name.encode()))
     if int(flags):
         parts += (b"\x45", FIXED32(int(flags)))
-    return bounded_put(_heads, (severity_number, severity_text, event_name, flags), b"".join(parts))
+    return bounded_put(_heads, (id(severity_number), severity_text, event_name, flags), b"".join(parts))
 
 
 def _direct(readable: ReadableLogRecord) -> bytes | None:
@@ -79,7 +81,7 @@ def _direct(readable: ReadableLogRecord) -> bytes | None:
         record.event_name,
         record.trace_flags,
     )
-    head = _heads.get((severity_number, severity_text, event_name, flags))
+    head = _heads.get((id(severity_number), severity_text, event_name, flags))
     if head is None:
         head = _head(severity_number, severity_text, event_name, flags)
         if head is None:

@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import _SPAN_KIND_MAP, _encode_span
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, SpanFlags
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
 
 from rythmiq_otel.distro.setup._otlp_wire import (
     FIXED32,
@@ -38,8 +39,10 @@ _IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 _FLAGS_TAG = b"\x85\x01"  # field 16, fixed32
 # Start and end in one call: field 7 (fixed64), field 8 (fixed64).
 _TIMES = struct.Struct("<BQBQ").pack
-# (key, type, value) -> the attribute field (9); (name, kind, status code, status description, remote
-# parent) -> those fields (5, 6, 15, 16).
+# (key, type, value) -> the attribute field (9); (name, id(kind), id(status code), status description,
+# remote parent) -> those fields (5, 6, 15, 16). By the ids of the enum members, whose ``__hash__`` is
+# Python code: a member lives as long as its class, so its id is never another object's (``_tail`` caches
+# only exact members).
 _pairs: dict[Any, bytes] = {}
 _tails: dict[Any, bytes] = {}
 
@@ -48,8 +51,8 @@ def _tail(name: Any, kind: Any, code: Any, description: Any, remote: bool) -> by
     """The name, kind, status and flags fields (cached), or ``None`` for a type upstream must judge."""
     if (
         type(name) is not str
-        or kind not in _SPAN_KIND_MAP
-        or type(code.value) is not int
+        or type(kind) is not SpanKind
+        or type(code) is not StatusCode
         or (description is not None and type(description) is not str)
     ):
         return None
@@ -63,7 +66,7 @@ def _tail(name: Any, kind: Any, code: Any, description: Any, remote: bool) -> by
     )
     parts.append(delimited(b"\x7a", status))  # present even when empty, as upstream sets it
     parts += (_FLAGS_TAG, FIXED32(_HAS_IS_REMOTE | (_IS_REMOTE if remote else 0)))
-    return bounded_put(_tails, (name, kind, code, description, remote), b"".join(parts))
+    return bounded_put(_tails, (name, id(kind), id(code), description, remote), b"".join(parts))
 
 
 def _direct(span: ReadableSpan) -> bytes | None:
@@ -81,7 +84,7 @@ def _direct(span: ReadableSpan) -> bytes | None:
         return None
     remote = bool(parent and parent.is_remote)
     name, kind, code, description = span.name, span.kind, status.status_code, status.description
-    tail = _tails.get((name, kind, code, description, remote))
+    tail = _tails.get((name, id(kind), id(code), description, remote))
     if tail is None:
         tail = _tail(name, kind, code, description, remote)
         if tail is None:

@@ -312,3 +312,33 @@ def test_each_signal_takes_its_own_tls_files_over_the_general_ones(
         str(certificates / "ca.pem"),
         (str(certificates / "client.pem"), str(certificates / "client.key")),
     )
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_without_an_otlp_certificate_both_transports_trust_the_requests_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch, certificates: Path, tls_capture: tuple[OtlpCapture, str], variable: str
+) -> None:
+    capture, url = tls_capture
+    monkeypatch.setenv(variable, str(certificates / "ca.pem"))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", str(certificates / "client.pem"))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", str(certificates / "client.key"))
+    for encoder in ("direct", "upstream"):
+        exporter = _exporter({"OTEL_EXPORTER_OTLP_ENDPOINT": url, "RYTHMIQ_OTLP_ENCODER": encoder})
+        assert exporter.export(_log_records(1)).name == "SUCCESS"
+        exporter.shutdown()
+    assert len(capture.requests) == 2
+
+
+def test_a_netrc_entry_or_a_ca_directory_keeps_the_requests_transport(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``requests`` would send the netrc login (over the OTLP ``authorization`` header) and read a CA
+    directory; urllib3 would do neither, so those environments keep ``requests``."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine collector.example login otlp password secret\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.example:4318"}
+    assert type(_exporter(endpoint)._client._transport) is RequestsHTTPTransport
+    assert type(_exporter({})._client._transport) is _ForkSafeUrllib3Transport  # localhost: no entry
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tmp_path))
+    assert type(_exporter({})._client._transport) is RequestsHTTPTransport
