@@ -17,7 +17,8 @@ Guarantees:
   released, so before ``flush()``, a fork or the thread's next wait. Why: a flush is a system call that
   releases the GIL, and per line that made the calling thread and this one trade the GIL once a record
   (docs/distro.md, "Where the CPU goes"). A text waits at most one batch (``BATCH_JOBS`` jobs or
-  ``BATCH_BYTES`` of text); a WARN or ERROR line (``urgent``) goes out at once with those before it.
+  ``BATCH_BYTES`` of text); a WARN or ERROR line (``urgent``) goes out at once with those before it, and
+  so do the texts before a job that is about to block (``write_pending``).
 * Wake-ups: a caller wakes the thread only when it is idle (it looks at the queue after saying so, the
   caller at ``_idle`` after queueing: one of them sees the other), and the woken thread lets jobs gather
   for ``GATHER_S`` first, unless a caller queues an ``urgent`` job (a WARN or ERROR record) or flushes.
@@ -148,6 +149,11 @@ class Background:
     def after_fork_in_child(self) -> None:
         """A new queue, lock and thread: the parent's thread does not exist here, and its queue was empty."""
         self._start_fresh()
+
+    def write_pending(self) -> None:
+        """Write the running batch's texts now: for a job about to block (``_backpressure`` waiting for
+        room in an export queue), so the lines before it do not wait with it."""
+        _write_pending(self._state)
 
     def _start(self) -> bool:
         with self._lock:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from collections import deque
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from opentelemetry import context
@@ -14,6 +17,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _pii
 from rythmiq_otel.distro._background import BACKGROUND
+from rythmiq_otel.distro.logs._backpressure import QueueGate
 from rythmiq_otel.distro.logs._handler import RythmiqHandler, flush_logs
 from rythmiq_otel.distro.logs._otel_record import BRIDGE
 from rythmiq_otel.distro.logs._output import write_record
@@ -111,3 +115,21 @@ def test_a_line_its_stream_refuses_is_reported_by_its_handler_and_its_otel_recor
     flush_logs()
     assert handler.failed == [record]
     assert [log.log_record.body for log in exported.get_finished_logs()] == ["Job completed"]
+
+
+def test_the_lines_before_a_record_that_waits_for_room_in_the_export_queue_do_not_wait_with_it() -> None:
+    gate, stream, seen = QueueGate(max_wait_s=5), io.StringIO(), []
+    full = SimpleNamespace(_queue=deque([None]), _max_queue_size=1, _worker_awaken=threading.Event())
+
+    def make_room() -> None:
+        seen.append(stream.getvalue())  # while the job below waits
+        full._queue.clear()
+
+    def job(_: None) -> None:
+        BACKGROUND.write(stream, "before\n", print, None)
+        threading.Timer(0.3, make_room).start()
+        assert gate.admit(full)
+
+    BACKGROUND.submit(job, None)
+    flush_logs()
+    assert seen == ["before\n"]
