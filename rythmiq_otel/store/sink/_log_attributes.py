@@ -90,18 +90,23 @@ class LogAttributes:
             trial.clear()
             ctx = self._ctx
             return ctx.scrubber.attributes(attrs, "attributes", ctx.redactions)
-        for raw, key, value, rememberable in new:
-            if rememberable and len(known) < MAX_REMEMBERED:
+        for raw, key, value, rememberable in new:  # only the judged ones: not a value a repeated key hid
+            if rememberable and attrs[key] is value and len(known) < MAX_REMEMBERED:
                 known[raw] = (key, value)
         return attrs
 
     def _decode(self, raw: bytes) -> tuple[str, Any, bool]:
-        """(key, value, whether the pair may be remembered): not when a repair was counted, so each
-        occurrence counts it again, nor for containers, which rows must not share."""
         repairs = self._repairs
-        key, value = attribute(KeyValue.FromString(raw), repairs)
+        key, value, rememberable = decode_pair(raw, repairs)
         if repairs:
             self._ctx.repairs.update(repairs)
             repairs.clear()
-            return key, value, False
-        return key, value, type(value) in _SCALARS
+        return key, value, rememberable
+
+
+def decode_pair(raw: bytes, repairs: Repairs) -> tuple[str, Any, bool]:
+    """One encoded ``KeyValue`` as (key, value, whether the pair may be remembered): not when a repair was
+    counted in ``repairs``, so each occurrence counts it again, nor for containers, which rows must not
+    share."""
+    key, value = attribute(KeyValue.FromString(raw), repairs)
+    return key, value, not repairs and type(value) in _SCALARS
