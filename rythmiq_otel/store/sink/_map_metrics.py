@@ -38,7 +38,7 @@ class _Metric:
     """What every point of one metric shares."""
 
     name: str
-    identity: bytes
+    identity: Any  # the MD5 state after the origin and the metric name (``_origin.dedup_key``)
     resource_json: str
     service: str | None
     temporality: str
@@ -58,9 +58,11 @@ def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]
                 continue
             data = getattr(metric, kind)
             name_bytes = name.encode()
+            identity = origin.identity.copy()
+            identity.update(name_bytes + b"\x00")
             shared = _Metric(
                 name=name,
-                identity=origin.identity + name_bytes + b"\x00",
+                identity=identity,
                 resource_json=origin.resource_json,
                 service=origin.service,
                 temporality=_temporality(kind, data),
