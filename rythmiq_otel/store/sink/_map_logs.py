@@ -26,7 +26,6 @@ from typing import Any
 from rythmiq_otel import vocab
 
 from ._context import MapContext
-from ._log_attributes import MAX_REMEMBERED, LogAttributes, decode_pair, logs_wire
 from ._origin import Origin, dedup_key, dumps, item_rows
 from ._rows import LogRow
 from ._values import (
@@ -46,6 +45,7 @@ from ._values import (
     trace_id_hex,
     valid_time_ns,
 )
+from ._wire_attributes import MAX_REMEMBERED, LogsWire, WireAttributes, as_wire, decode_pair
 
 _LEVEL_BY_TEXT = {
     "TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "WARNING": "WARN",
@@ -74,7 +74,8 @@ def level_from(severity_text: str, severity_number: int) -> str:
 
 def log_rows(request: Any, ctx: MapContext) -> Iterator[LogRow]:
     """Yield one ``LogRow`` per acceptable record of an ``ExportLogsServiceRequest``."""
-    return item_rows(logs_wire(request).resource_logs, "scope_logs", "log_records", ctx, _LogRows(ctx))
+    wire = as_wire(request, LogsWire)
+    return item_rows(wire.resource_logs, "scope_logs", "log_records", ctx, _LogRows(ctx))
 
 
 #: A prepared attribute: (key, (column, stored value) | None, ``extra`` JSON fragment | None, ``attributes``
@@ -90,13 +91,13 @@ class _LogRows:
     Everything remembered here is what the general path would compute for the same input, and only what
     it computes with no repair and no redaction (those are counted per occurrence, so such a record
     always takes the general path): a prepared attribute per distinct encoded ``KeyValue`` (judged by
-    the PII layer on its own, as ``LogAttributes`` does), the scrubbed message per distinct body text,
+    the PII layer on its own, as ``WireAttributes`` does), the scrubbed message per distinct body text,
     the scrubbed event name per distinct ``LogRecord.event_name``, the level per severity.
     """
 
     def __init__(self, ctx: MapContext) -> None:
         self._ctx = ctx
-        self._general = functools.partial(_log_row, attributes=LogAttributes(ctx))
+        self._general = functools.partial(_log_row, attributes=WireAttributes(ctx))
         self._prepared: dict[bytes, _Prepared] = {}
         self._messages: dict[str, str] = {}
         self._names: dict[str, str] = {}
@@ -222,7 +223,7 @@ def _clean_name(text: str, ctx: MapContext, repairs: Repairs, redactions: Counte
     return ctx.scrubber.text(name, "event_name", redactions) if name else name
 
 
-def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: LogAttributes) -> LogRow | None:
+def _log_row(record: Any, ctx: MapContext, origin: Origin, *, attributes: WireAttributes) -> LogRow | None:
     """The general path: every record can take it, whatever it holds."""
     repairs = ctx.repairs
     time_ns = record.time_unix_nano

@@ -13,12 +13,12 @@ from typing import Any
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from rythmiq_otel.store.sink._context import MapContext
-from rythmiq_otel.store.sink._log_attributes import LogAttributes, logs_wire
 from rythmiq_otel.store.sink._map_logs import _log_row, log_rows
 from rythmiq_otel.store.sink._origin import item_rows
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._rows import LogRow
 from rythmiq_otel.store.sink._values import MAX_DEPTH, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
+from rythmiq_otel.store.sink._wire_attributes import LogsWire, WireAttributes, as_wire
 from tests.store.sink import otlp_builders as otlp
 
 JOB = "550e8400-e29b-41d4-a716-446655440000"
@@ -239,8 +239,8 @@ def test_the_fast_path_gives_the_rows_and_counts_of_the_general_path() -> None:
         fast = list(log_rows(request, fast_ctx))
         general_ctx = MapContext(scrubber=PiiLayer(), horizon_ns=fast_ctx.horizon_ns)
         general = list(item_rows(
-            logs_wire(request).resource_logs, "scope_logs", "log_records", general_ctx,
-            functools.partial(_log_row, attributes=LogAttributes(general_ctx)),
+            as_wire(request, LogsWire).resource_logs, "scope_logs", "log_records", general_ctx,
+            functools.partial(_log_row, attributes=WireAttributes(general_ctx)),
         ))
         assert fast == general
         assert (fast_ctx.repairs, fast_ctx.redactions, fast_ctx.rejected, fast_ctx.first_error) == (
