@@ -131,6 +131,8 @@ def attribute(kv: Any, repairs: Repairs) -> tuple[str, Any]:
         return key, clean_text(text, repairs) if "\x00" in text or len(text) > MAX_VALUE_CHARS else text
     if kind in {"int_value", "bool_value"}:
         return key, getattr(value, kind)
+    if kind == "double_value" and math.isfinite(number := value.double_value):
+        return key, number
     return key, any_value(value, repairs)
 
 
