@@ -9,6 +9,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from rythmiq_otel.store.sink._values import Repairs, attribute
 from rythmiq_otel.store.sink._wire_attributes import decode_pair
+from tests.store.sink import otlp_builders as otlp
 
 
 def _same(left: object, right: object) -> bool:
@@ -24,15 +25,7 @@ def test_decode_pair_equals_the_runtime_for_keys_and_values_of_every_shape() -> 
         length = rng.choice([0, 1, 5, 60, 115, 116, 117, 127, 128, 130])  # 128+: a two-byte length
         key = "".join(rng.choice("ab.\x00é_") for _ in range(length))
         value = rng.choice([rng.random(), float("nan"), float("inf"), -0.0, 1e308, 5e-324, 7, "s", True])
-        pair = KeyValue(key=key)
-        if isinstance(value, bool):
-            pair.value.bool_value = value
-        elif isinstance(value, float):
-            pair.value.double_value = value
-        elif isinstance(value, int):
-            pair.value.int_value = value
-        else:
-            pair.value.string_value = value
+        [pair] = otlp.key_values({key: value})
         raw = pair.SerializeToString()
         ours, runtime = Repairs(), Repairs()
         key_got, value_got, rememberable = decode_pair(raw, ours)
