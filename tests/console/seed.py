@@ -19,28 +19,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from rythmiq_otel import vocab
+from tests.seeded_job import SeededJob as Job
 
 _BOUNDARIES = (timedelta(hours=24), timedelta(days=7), timedelta(days=30))
 _MARGIN = timedelta(minutes=10)
-
-
-@dataclass
-class Job:
-    job_id: uuid.UUID
-    correlation_id: uuid.UUID
-    created_at: datetime
-    status: str
-    path: str
-    temperature: str
-    cpu_seconds: float
-    wall_seconds: float
-    quality: float
-    ocr: float
-    error_code: str | None
-
-    @property
-    def ran(self) -> bool:
-        return self.status in ("completed", "failed")
 
 
 @dataclass

@@ -20,6 +20,7 @@ import pytest
 
 from rythmiq_otel.store import run_maintenance
 from rythmiq_otel.vocab import ERROR_CODES, LOG_FIELDS
+from tests.seeded_job import SeededJob
 from tests.store.spec_queries import (
     COLD_VS_WARM,
     CPU_BY_PATH,
@@ -34,19 +35,7 @@ from tests.store.spec_queries import (
 )
 
 
-@dataclass(frozen=True)
-class Job:
-    job_id: uuid.UUID
-    correlation_id: uuid.UUID
-    created_at: datetime
-    status: str
-    path: str
-    temperature: str
-    cpu_seconds: float
-    wall_seconds: float
-    error_code: str | None
-    error_stage: str | None
-
+class Job(SeededJob):
     @property
     def finished_at(self) -> datetime:
         return self.created_at + timedelta(seconds=self.wall_seconds + 2)
@@ -93,10 +82,10 @@ def _seed(conn: psycopg.Connection, jobs: list[Job]) -> None:
             "INSERT INTO job_runs (job_id, correlation_id, status, processing_path, execution_temperature,"
             " created_at, completed_at, error_code, error_stage) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [(j.job_id, j.correlation_id, j.status, j.path, j.temperature, j.created_at,
-              j.finished_at if j.status in ("completed", "failed") else None, j.error_code, j.error_stage)
+              j.finished_at if j.ran else None, j.error_code, j.error_stage)
              for j in jobs],
         )
-        finished = [j for j in jobs if j.status in ("completed", "failed")]
+        finished = [j for j in jobs if j.ran]
         cur.executemany(
             "INSERT INTO cpu_metrics (job_id, correlation_id, execution_temperature, processing_path,"
             " total_cpu_seconds, total_wall_seconds, ocr_cpu_seconds, page_count, created_at)"
@@ -142,7 +131,7 @@ class Dashboard:
     @property
     def finished(self) -> list[Job]:
         """The jobs with a cpu_metrics row (written when a job completes or fails)."""
-        return [j for j in self.jobs if j.status in ("completed", "failed")]
+        return [j for j in self.jobs if j.ran]
 
     @property
     def this_month(self) -> list[Job]:
