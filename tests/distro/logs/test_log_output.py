@@ -85,3 +85,29 @@ def test_the_pii_report_on_a_span_it_scrubbed_is_exported_from_the_span_export_t
 ) -> None:
     _write("rythmiq_otel.pii", "OtelBatchSpanRecordProcessor", "PII redacted before export")
     assert [log.log_record.body for log in exported.get_finished_logs()] == ["PII redacted before export"]
+
+
+class _Closed(io.StringIO):
+    def write(self, text: str) -> int:
+        raise ValueError("I/O operation on closed file.")
+
+
+class _Reporting(RythmiqHandler):
+    def __init__(self) -> None:
+        super().__init__("worker")
+        self.failed: list[logging.LogRecord] = []
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failed.append(record)
+
+
+def test_a_line_its_stream_refuses_is_reported_by_its_handler_and_its_otel_record_still_goes_out(
+    exported: InMemoryLogRecordExporter,
+) -> None:
+    handler = _Reporting()
+    record = logging.LogRecord("app.worker", logging.INFO, __file__, 1, "Job completed", (), None)
+    captured = (handler, record, "Job completed", "worker", _Closed(), context.get_current())
+    BACKGROUND.submit(write_record, captured)
+    flush_logs()
+    assert handler.failed == [record]
+    assert [log.log_record.body for log in exported.get_finished_logs()] == ["Job completed"]
