@@ -18,7 +18,9 @@ Both (b) and (c) export over OTLP/HTTP to a local discard server in a child proc
 collector's in production, not the service's, so it stays out of the measured process); JSON lines go to
 ``/dev/null``. Times are medians of per-job (per-call) wall time on the calling thread, with exports -- and
 ours' background thread -- flushed between small chunks outside the timed region (see ``time_jobs``); the
-process CPU per job (per call), background and export work included, is reported next to it. Run::
+process CPU per job (per call), background and export work included, is reported next to it. With
+``--parked``, (c) is timed a second time with the background thread kept out of the timed jobs (their
+work runs at the flush): the calling thread's own cost, with no wait for the GIL. Run::
 
     .venv/bin/python bench/bench_distro.py --jobs 400 --rounds 5 --batches 20
 """
@@ -35,8 +37,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,6 +60,7 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 from rythmiq_otel import vocab  # noqa: E402
+from rythmiq_otel.distro._background import BACKGROUND  # noqa: E402
 from rythmiq_otel.distro.logs._handler import RythmiqHandler, flush_logs  # noqa: E402
 from rythmiq_otel.distro.logs._otel_record import BRIDGE  # noqa: E402
 from rythmiq_otel.distro.metrics._catalog import Instruments  # noqa: E402
@@ -169,6 +172,8 @@ class Variant:
     record: Record
     flush: Callable[[], None] = lambda: None
     stop: Callable[[], None] = lambda: None
+    # Held around each round of jobs: ``--parked`` holds the background thread's lock there.
+    hold: Callable[[], AbstractContextManager[Any]] = nullcontext
 
 
 def setup_none() -> Variant:
@@ -294,6 +299,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=400, help="jobs per variant per round")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (a, b, c, a, b, c, ...)")
     parser.add_argument("--batches", type=int, default=20, help="batches of 200 log calls per round")
+    parser.add_argument("--parked", action="store_true",
+                        help="also time (c) with the background thread parked: the calling thread's floor")
     parser.add_argument("--serve-discard", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_discard:
@@ -310,13 +317,22 @@ def run(args: argparse.Namespace, endpoint: str) -> None:
     sys.stdout = devnull = open(os.devnull, "w")  # noqa: SIM115 -- both variants' JSON lines go here
 
     variants = {"none": setup_none(), "naive": setup_naive(endpoint, devnull), "ours": setup_ours(endpoint)}
+    if args.parked:
+        # (c) again with the background thread kept out of the timed jobs: its jobs queue and the flush
+        # between chunks runs them here, untimed. What the calling thread costs by itself, without waiting
+        # for the GIL while the thread runs a batch: the floor of (c)'s calling-thread column.
+        variants["parked"] = replace(
+            variants["ours"], label="(c) rythmiq-otel, background thread parked (its jobs at the flush)",
+            stop=lambda: None, hold=lambda: BACKGROUND._lock,
+        )
     for variant in variants.values():  # warm-up: imports, first exports, caches
         time_jobs(variant, 40)
     job_times: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, variant in variants.items():
-            times, cpu_ms = time_jobs(variant, args.jobs)
+            with variant.hold():
+                times, cpu_ms = time_jobs(variant, args.jobs)
             job_times[name] += times
             cpu[name].append(cpu_ms)
 

@@ -23,6 +23,12 @@ Guarantees:
   caller at ``_idle`` after queueing: one of them sees the other), and the woken thread lets jobs gather
   for ``GATHER_S`` first, unless a caller queues an ``urgent`` job (a WARN or ERROR record) or flushes.
   So a job waits at most ``GATHER_S`` plus the jobs ahead of it; ``flush()`` never waits for the window.
+* The service's threads come first: after a batch that left jobs queued (more came while it ran), the
+  thread sleeps ``YIELD_S`` before the next, which hands the GIL to a thread that waits for it (a batch
+  holds it for up to about a millisecond at 32 records, and a write's release rarely hands it over).
+  With ``YIELD_BELOW`` jobs waiting it stops sleeping and catches up: a thread that logs without pause
+  would otherwise leave it a batch per switch interval (5 ms) and soon run the whole queue itself.
+  ``flush()`` runs the queue on the caller and never sleeps.
 * Nothing accepted is dropped: with ``MAX_QUEUE`` jobs waiting, the caller drains the queue and runs its
   own job itself -- slower, never lossy -- and ``synchronous`` counts how often that happened.
 * ``flush()`` returns once every job queued before it has run and its writes are flushed. It runs at
@@ -41,11 +47,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TextIO, TypeVar
 
-__all__ = ["BACKGROUND", "BATCH_BYTES", "BATCH_JOBS", "GATHER_S", "MAX_QUEUE", "Background"]
+__all__ = ["BACKGROUND", "BATCH_BYTES", "BATCH_JOBS", "GATHER_S", "MAX_QUEUE", "YIELD_BELOW", "YIELD_S",
+           "Background"]
 
 Payload = TypeVar("Payload")
 Job = tuple[Callable[[Any], None], Any]
@@ -63,6 +71,18 @@ BATCH_BYTES = 64 * 1024
 # docs/distro.md, "Where the CPU goes"), so a service logging every few hundred µs pays it once for several
 # records rather than once a record. It is also how late an INFO line can be, at most, on an idle machine.
 GATHER_S = 0.002
+# How long the thread sleeps after a batch that left jobs queued, so that a thread that logs gets the
+# GIL (the service's own work comes first). Releasing the GIL for the batch's write does not hand it
+# over: the waiting thread wakes more slowly than the write returns, this thread takes the GIL back, and
+# CPython forces a switch only after its switch interval (5 ms). Any sleep outlasts that wake-up (the
+# kernel's timer slack makes this one 50-70 µs on Linux); the least is asked for. A flushing caller
+# never waits for it. Measured in docs/distro.md, "Where the CPU goes".
+YIELD_S = 1e-6
+# ...but only while fewer jobs than this wait: a backlog this deep (about 25 ms of log records) means the
+# thread is falling behind a thread that logs without pause, and it catches up, GIL and all, rather than
+# let the queue reach ``MAX_QUEUE`` (where the caller runs the whole queue itself, one call taking about
+# 0.2 s). A job loop in bench/bench_distro.py never queues more than about 500.
+YIELD_BELOW = 1024
 
 
 class _ThreadState(threading.local):
@@ -176,11 +196,14 @@ class Background:
                     # Over the bound by one while the lock is held: runs in queue order, counted.
                     self.synchronous += 1
                     self._queue.append(job)
-                self._drain()
+                self._drain(yielding=False)
             finally:
                 state.busy = was_busy
 
-    def _drain(self) -> None:
+    def _drain(self, *, yielding: bool) -> None:
+        """Run the queue, a batch per lock hold; ``yielding`` (the thread's own drain): sleep ``YIELD_S``
+        after a batch that left jobs queued (more came while it ran, or it was full), fewer than
+        ``YIELD_BELOW``."""
         queue = self._queue
         state = self._state
         while queue:
@@ -201,13 +224,15 @@ class Background:
                     _write_pending(state)
                     if outer is None:
                         state.pending = None
+            if yielding and 0 < len(queue) < YIELD_BELOW:  # more came: the service's threads go first
+                time.sleep(YIELD_S)
 
     def _run(self) -> None:
         self._state.busy = True
         wake, queue = self._wake, self._queue
         try:
             while True:
-                self._drain()
+                self._drain(yielding=True)
                 self._idle = True
                 if not queue:  # the last look, after ``_idle``: a job queued since then wakes the thread
                     wake.wait()
