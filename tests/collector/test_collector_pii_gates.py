@@ -89,9 +89,10 @@ ALPHABETS = ("", string.ascii_lowercase + "._", string.ascii_letters + " ", stri
 
 
 def _samples(pattern: str, per_alphabet: int) -> list[str]:
-    return [
-        text for seed, chars in enumerate(ALPHABETS) for text in samples(pattern, per_alphabet, seed=seed, prefer=chars)
-    ]
+    found = []
+    for seed, chars in enumerate(ALPHABETS):
+        found += samples(pattern, per_alphabet, seed=seed, prefer=chars)
+    return found
 
 
 def _clean_samples(form: str) -> list[str]:
