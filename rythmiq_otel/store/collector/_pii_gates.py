@@ -93,10 +93,11 @@ def _hex(length: int) -> str:
 #   a GitHub token needs 31 characters without a dot, base64 80.
 _SEGMENT: Final = "[a-z_]{2}[a-z][a-z_]{2,27}"
 _TOKEN: Final = f"[a-z](?:[a-z_](?:[a-z][a-z_]{{0,27}})?)?(?:[.]{_SEGMENT}){{0,3}}"
-# - words: 1-19 letters each, single spaces, at most 19 words: no digit or punctuation (every detector but
-#   prose and the credential after ``Bearer`` needs one), fewer than the 20 words prose needs, and no run
-#   of 20 letters that a credential or base64 needs.
-_WORDS: Final = "[A-Za-z]{1,19}(?: [A-Za-z]{1,19}){0,18}"
+# - words: 1-17 letters or ``_`` each (``stage pre_ocr``), single spaces, at most 19 words: no digit or
+#   punctuation besides ``_`` (every detector but prose and the credential after ``Bearer`` needs one),
+#   fewer than the 20 words prose needs, and no run of 18 characters, which a Stripe-style key (the one
+#   form made of letters and ``_``), a credential after ``Bearer`` (20) and base64 (80) need.
+_WORDS: Final = "[A-Za-z_]{1,17}(?: [A-Za-z_]{1,17}){0,18}"
 # - a lower-case hex string of at most 63 characters with a letter (a hash like ``user_id_hash``): a card
 #   number needs 13 digits between word boundaries, and a letter sits between any digit run and one end;
 #   everything else needs characters that are not hex digits, or 80 of them.
