@@ -79,6 +79,9 @@ def main() -> None:
     settings = _settings.load_settings({
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
         "RYTHMIQ_SERVICE": "worker", "RYTHMIQ_OTLP_ENCODER": args.encoder,
+        # Only the timed flush exports (one request of 512): a batch processor thread woken by a full
+        # batch would take the export -- and its CPU -- off the thread this measures.
+        "OTEL_BLRP_SCHEDULE_DELAY": "600000", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": str(2 * CALLS),
     })
     _settings.set_current(settings)
     providers = build_providers(settings)

@@ -2,6 +2,8 @@
 
 Measures, in one run on one machine:
 
+0. the wire format's own cost: a bare ``ExportLogsServiceRequest.FromString`` of the same bodies (upb, in C)
+   in ``--workers`` processes -- the floor under any decoder written against the generated classes;
 1. decode-only ceiling: protobuf parse + the Python walk (``build_batch``, PII layer included) in
    ``--workers`` processes, no HTTP, no Postgres;
 2. COPY-only ceiling: pre-built ``LogRow`` batches written by ``CopyWriter`` from ``--clients`` threads into
@@ -12,7 +14,7 @@ Measures, in one run on one machine:
    of the sink's processes, the Postgres server's processes and the clients are read from /proc before
    and after, so the run also reports CPU per record -- the number that does not depend on what else
    the (shared) machine is doing;
-4. the same end to end for spans and metric points.
+4. the same end to end for spans and metric points (with their CPU per span / point).
 
 Postgres is ``DATABASE_URL`` when set, else an embedded server in a temporary directory (default
 settings, fsync on). Run::
@@ -47,6 +49,8 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest  # noqa: E402
 
 from rythmiq_otel.store import database_url_for, load_settings, migrate  # noqa: E402
 from rythmiq_otel.store.sink._context import MapContext  # noqa: E402
@@ -111,6 +115,17 @@ def _decoded(body: bytes, layer: PiiLayer) -> Batch:
     return build_batch("logs", request, ctx)
 
 
+def _parse_share(bodies: list[bytes]) -> tuple[int, float]:
+    """The wire format alone: parse each body with the generated class, touch nothing."""
+    rows = 0
+    started = time.process_time()
+    for body in bodies:
+        request = ExportLogsServiceRequest.FromString(body)
+        rows += sum(len(scope.log_records) for resource in request.resource_logs
+                    for scope in resource.scope_logs)
+    return rows, time.process_time() - started
+
+
 def _decode_share(bodies: list[bytes]) -> tuple[int, float]:
     layer = PiiLayer()
     rows = 0
@@ -128,10 +143,10 @@ class Measure:
     cpu_us: float
 
 
-def decode_ceiling(pool: Any, bodies: list[bytes], workers: int) -> Measure:
+def decode_ceiling(pool: Any, bodies: list[bytes], workers: int, share: Any = _decode_share) -> Measure:
     shares = [bodies[i::workers] for i in range(workers)]
     started = time.perf_counter()
-    results = pool.map(_decode_share, shares)
+    results = pool.map(share, shares)
     elapsed = time.perf_counter() - started
     rows = sum(r for r, _ in results)
     return Measure(rows / elapsed, sum(c for _, c in results) / rows * 1e6)
@@ -312,7 +327,7 @@ def main() -> None:
     batches = [_decoded(b, layer) for b in logs]
     for batch in batches:  # COPY-only: just the logs rows
         batch.error_events, batch.cpu_metrics, batch.job_updates = [], [], []
-    results: dict[str, list[Measure]] = {"decode": [], "copy": [], "e2e": []}
+    results: dict[str, list[Measure]] = {"parse": [], "decode": [], "copy": [], "e2e": []}
     with postgres() as (url, postgres_pid), \
             multiprocessing.get_context("spawn").Pool(args.workers) as decoders, \
             sink_process(url, args.workers, args.max_inflight) as (base, sink_pid):
@@ -320,6 +335,8 @@ def main() -> None:
         meter = CpuMeter(sink_pid, postgres_pid)
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number} (load average {os.getloadavg()[0]:.1f})", flush=True)
+            results["parse"].append(decode_ceiling(decoders, logs, args.workers, _parse_share))
+            _line("protobuf parse only (wire format)", results["parse"][-1])
             results["decode"].append(decode_ceiling(decoders, logs, args.workers))
             _line(f"decode-only ceiling ({args.workers} processes)", results["decode"][-1])
             truncate(url, "logs")
@@ -336,20 +353,26 @@ def main() -> None:
             _line("end to end: log records committed", results["e2e"][-1])
             print(f"    (sink {cpu['sink']:.1f} + postgres {cpu['postgres']:.1f} + "
                   f"clients {cpu['client']:.1f} us CPU per record)", flush=True)
-        spans = span_bodies(args.batches // 2, args.batch)
-        elapsed = post_all(base, "/v1/traces", spans, args.clients)
-        print(f"  {'end to end: spans committed':<34} {count(url, 'spans') / elapsed:>9,.0f} /s", flush=True)
-        points = metric_bodies(args.batches // 2, args.batch)
-        elapsed = post_all(base, "/v1/metrics", points, args.clients)
-        rate = count(url, "metric_points") / elapsed
-        print(f"  {'end to end: metric points committed':<34} {rate:>9,.0f} /s", flush=True)
+        for label, path, table, bodies in (
+            ("spans", "/v1/traces", "spans", span_bodies(args.batches // 2, args.batch)),
+            ("metric points", "/v1/metrics", "metric_points", metric_bodies(args.batches // 2, args.batch)),
+        ):
+            before = meter.sample()
+            elapsed = post_all(base, path, bodies, args.clients)
+            after = meter.sample()
+            stored = count(url, table)
+            cpu = CpuMeter.per_record_us(before, after, stored)
+            _line(f"end to end: {label} committed", Measure(stored / elapsed, sum(cpu.values())))
+            print(f"    (sink {cpu['sink']:.1f} + postgres {cpu['postgres']:.1f} + "
+                  f"clients {cpu['client']:.1f} us CPU per item)", flush=True)
     median = {
         name: Measure(statistics.median(m.per_second for m in ms), statistics.median(m.cpu_us for m in ms))
         for name, ms in results.items()
     }
     lower = min(median["decode"].per_second, median["copy"].per_second)
     print("medians:")
-    for name, label in (("decode", "decode-only"), ("copy", "COPY-only"), ("e2e", "end to end")):
+    for name, label in (("parse", "protobuf parse only"), ("decode", "decode-only"), ("copy", "COPY-only"),
+                        ("e2e", "end to end")):
         _line(label, median[name])
     cores = os.cpu_count() or 1
     print(f"end to end = {median['e2e'].per_second / lower:.0%} of the lower ceiling ({lower:,.0f}/s); "

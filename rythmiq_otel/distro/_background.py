@@ -9,13 +9,26 @@ order they were logged.
 
 Guarantees:
 
-* Order: whoever runs a job (this thread, a flushing caller, a caller that found the queue full) takes it
-  off the queue and runs it under one lock, so jobs run in queue order.
+* Order: whoever runs jobs (this thread, a flushing caller, a caller that found the queue full) takes them
+  off the queue and runs them under one lock, a batch of at most ``BATCH_JOBS`` per hold (so a flushing
+  caller waits at most one batch), so jobs run in queue order.
+* Writes are batched: a job hands its output to ``write`` rather than to the stream, and the texts a batch
+  wrote go out at its end, in order, one ``write`` and one ``flush`` per stream -- before the lock is
+  released, so before ``flush()``, a fork or the thread's next wait. Why: a flush is a system call that
+  releases the GIL, and per line that made the calling thread and this one trade the GIL once a record
+  (docs/distro.md, "Where the CPU goes"). A text waits at most one batch (``BATCH_JOBS`` jobs or
+  ``BATCH_BYTES`` of text); a WARN or ERROR line (``urgent``) goes out at once with those before it, and
+  so do the texts before a job that is about to block (``write_pending``).
+* Wake-ups: a caller wakes the thread only when it is idle (it looks at the queue after saying so, the
+  caller at ``_idle`` after queueing: one of them sees the other), and the woken thread lets jobs gather
+  for ``GATHER_S`` first, unless a caller queues an ``urgent`` job (a WARN or ERROR record) or flushes.
+  So a job waits at most ``GATHER_S`` plus the jobs ahead of it; ``flush()`` never waits for the window.
 * Nothing accepted is dropped: with ``MAX_QUEUE`` jobs waiting, the caller drains the queue and runs its
   own job itself -- slower, never lossy -- and ``synchronous`` counts how often that happened.
-* ``flush()`` returns once every job queued before it has run. It runs at ``shutdown()``, at interpreter
-  exit (``logging.shutdown`` flushes every handler, ``RythmiqHandler.flush`` flushes this) and before
-  ``fork``; a forked child starts with an empty queue and a thread of its own on its first job.
+* ``flush()`` returns once every job queued before it has run and its writes are flushed. It runs at
+  ``shutdown()``, at interpreter exit (``logging.shutdown`` flushes every handler, ``RythmiqHandler.flush``
+  flushes this) and before ``fork``; a forked child starts with an empty queue and a thread of its own on
+  its first job.
 * A job submitted while a job runs on the same thread (the PII guard's report, logged while a record is
   scrubbed) runs at once, inline, as it did before this thread existed -- queued, it could wait on the
   very drain that submits it.
@@ -30,9 +43,9 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
-__all__ = ["BACKGROUND", "MAX_QUEUE", "Background"]
+__all__ = ["BACKGROUND", "BATCH_BYTES", "BATCH_JOBS", "GATHER_S", "MAX_QUEUE", "Background"]
 
 Payload = TypeVar("Payload")
 Job = tuple[Callable[[Any], None], Any]
@@ -40,19 +53,33 @@ Job = tuple[Callable[[Any], None], Any]
 # Jobs waiting before callers run their own: about a second of a very busy service's logging, a few MB of
 # captured records at most.
 MAX_QUEUE = 8192
+# Jobs per lock hold, and so per batch of writes: about a millisecond of log records on an idle core; the
+# write and flush per batch cost below a microsecond a line from 16 up (bench/bench_log_phases.py).
+BATCH_JOBS = 32
+# Text held for one batch before it is written anyway (a few records with long stack traces).
+BATCH_BYTES = 64 * 1024
+# How long the woken thread lets jobs gather before it runs them, unless an urgent one (a WARN or ERROR
+# line) arrives: each wake-up of an idle thread costs tens of µs of CPU on its own (scheduler, cold caches;
+# docs/distro.md, "Where the CPU goes"), so a service logging every few hundred µs pays it once for several
+# records rather than once a record. It is also how late an INFO line can be, at most, on an idle machine.
+GATHER_S = 0.002
 
 
 class _ThreadState(threading.local):
-    """Per thread: whether it is running jobs right now (then a job it submits runs inline)."""
+    """Per thread: whether it is running jobs right now (then a job it submits runs inline), and the
+    writes of the batch it is running: ``(stream, text, on_error, about)``, ``None`` outside a batch."""
 
     busy = False
+    pending: list[tuple[TextIO, str, Callable[[Any], object], Any]] | None = None
+    pending_size = 0
 
 
 class Background:
     """Runs every submitted ``process(payload)``, in submission order, on a daemon thread started lazily."""
 
-    def __init__(self, *, max_queue: int = MAX_QUEUE) -> None:
+    def __init__(self, *, max_queue: int = MAX_QUEUE, gather_s: float = GATHER_S) -> None:
         self._max_queue = max_queue
+        self._gather_s = gather_s
         self.synchronous = 0
         self._start_fresh()
 
@@ -61,20 +88,50 @@ class Background:
         self._queue: deque[Job] = deque()
         self._lock = threading.RLock()
         self._wake = threading.Event()
+        # Set by the thread just before it looks at the queue a last time and waits: a caller that queues
+        # a job wakes it only then, not once a record (it checks after appending, so no wake-up is lost).
+        self._idle = False
+        # Set by a caller that queued an urgent job: the thread runs the queue without gathering first.
+        self._urgent = False
         self._state = _ThreadState()
         self._thread: threading.Thread | None = None
 
-    def submit(self, process: Callable[[Payload], None], payload: Payload) -> None:
-        """Queue ``process(payload)``; run it here when this thread is busy, the queue full, or no thread."""
+    def submit(self, process: Callable[[Payload], None], payload: Payload, *, urgent: bool = False) -> None:
+        """Queue ``process(payload)``; run it here when this thread is busy, the queue full, or no thread.
+
+        ``urgent``: run it without waiting for the gathering window (``GATHER_S``).
+        """
         queue = self._queue
         if self._state.busy:
             process(payload)
         elif len(queue) < self._max_queue and (self._thread is not None or self._start()):
             queue.append((process, payload))
-            if not self._wake.is_set():
+            if urgent:
+                self._urgent = True
+                self._wake.set()
+            elif self._idle:
                 self._wake.set()
         else:
             self._drain_then((process, payload))
+
+    def write(
+        self, stream: TextIO, text: str, on_error: Callable[[Payload], object], about: Payload, *,
+        urgent: bool = False,
+    ) -> None:
+        """Write ``text`` to ``stream`` and flush it, at the end of the running batch (at once outside one).
+
+        ``on_error(about)`` runs, inside the ``except``, should writing or flushing raise; ``urgent`` writes
+        it now, with every text of the batch before it.
+        """
+        state = self._state
+        pending = state.pending
+        if pending is None:
+            _write_out([(stream, text, on_error, about)])
+            return
+        pending.append((stream, text, on_error, about))
+        state.pending_size += len(text)
+        if urgent or state.pending_size >= BATCH_BYTES:
+            _write_pending(state)
 
     def flush(self) -> None:
         """Run every job queued so far, on the calling thread if the thread has not got to it yet."""
@@ -92,6 +149,11 @@ class Background:
     def after_fork_in_child(self) -> None:
         """A new queue, lock and thread: the parent's thread does not exist here, and its queue was empty."""
         self._start_fresh()
+
+    def write_pending(self) -> None:
+        """Write the running batch's texts now: for a job about to block (``_backpressure`` waiting for
+        room in an export queue), so the lines before it do not wait with it."""
+        _write_pending(self._state)
 
     def _start(self) -> bool:
         with self._lock:
@@ -111,37 +173,82 @@ class Background:
             was_busy, state.busy = state.busy, True
             try:
                 if job is not None:
+                    # Over the bound by one while the lock is held: runs in queue order, counted.
                     self.synchronous += 1
+                    self._queue.append(job)
                 self._drain()
-                if job is not None:
-                    job[0](job[1])
             finally:
                 state.busy = was_busy
 
     def _drain(self) -> None:
         queue = self._queue
+        state = self._state
         while queue:
-            # One job per lock hold, so a flushing caller never waits behind a long burst.
+            # A batch per lock hold, so a flushing caller never waits behind a long burst.
             with self._lock:
+                outer = state.pending
+                if outer is None:
+                    state.pending = []
                 try:
-                    process, payload = queue.popleft()
-                except IndexError:
-                    return
-                process(payload)
+                    for _ in range(BATCH_JOBS):
+                        try:
+                            process, payload = queue.popleft()
+                        except IndexError:
+                            break
+                        process(payload)
+                finally:
+                    # Written whole, even by a batch inside a batch (a job that flushed): all came before.
+                    _write_pending(state)
+                    if outer is None:
+                        state.pending = None
 
     def _run(self) -> None:
         self._state.busy = True
-        wake = self._wake
+        wake, queue = self._wake, self._queue
         try:
             while True:
-                wake.wait()
-                # Cleared before draining: a job queued after the drain's last look sets it again.
-                wake.clear()
                 self._drain()
+                self._idle = True
+                if not queue:  # the last look, after ``_idle``: a job queued since then wakes the thread
+                    wake.wait()
+                    self._idle = False  # from here on callers queue without waking it...
+                    wake.clear()
+                    if self._gather_s and not self._urgent:
+                        wake.wait(self._gather_s)  # ...and an urgent job ends the gathering at once
+                        wake.clear()
+                self._idle = self._urgent = False
         finally:
             # Only a bug in a job function gets here (``threading.excepthook`` prints it once); the next
             # job starts a new thread, and nothing queued is lost meanwhile.
             self._thread = None
+
+
+def _write_pending(state: _ThreadState) -> None:
+    """Write the batch's texts so far (``state.pending`` emptied, kept open)."""
+    pending = state.pending
+    if pending:
+        state.pending, state.pending_size = [], 0
+        _write_out(pending)
+
+
+def _write_out(texts: list[tuple[TextIO, str, Callable[[Any], object], Any]]) -> None:
+    """One ``write`` and one ``flush`` per run of texts bound for the same stream, in order.
+
+    A failing stream is reported once per run, by the ``on_error`` of its first text (the stdlib
+    handler prints one traceback per failure; a closed stdout fails every line alike).
+    """
+    start = 0
+    while start < len(texts):
+        stream, _, on_error, about = texts[start]
+        end = start + 1
+        while end < len(texts) and texts[end][0] is stream:
+            end += 1
+        try:
+            stream.write(texts[start][1] if end == start + 1 else "".join(t[1] for t in texts[start:end]))
+            stream.flush()
+        except Exception:
+            on_error(about)
+        start = end
 
 
 BACKGROUND = Background()

@@ -173,15 +173,17 @@ def scrub_span(
     # A CLIENT span's server address is the service it called, not a user's (SERVER_ADDRESS_KEYS).
     client = span.kind == SpanKind.CLIENT
     attributes, hits = scrubber.scrub_attributes(span.attributes or {}, client_span=client)
-    found += _under("span.attributes", hits)
+    if hits:
+        found += _under("span.attributes", hits)
     events = []
-    for index, event in enumerate(span.events):
+    # The public ``events``/``links`` copy the span's bounded lists under their lock; most spans have none.
+    for index, event in enumerate(span.events if span._events else ()):
         event_name, name_hits = scrubber.scrub_text(event.name, path=f"span.events[{index}].name")
         event_attributes, hits = scrubber.scrub_attributes(event.attributes or {})
         found += name_hits + _under(f"span.events[{index}].attributes", hits)
         events.append(Event(event_name, event_attributes, event.timestamp) if name_hits or hits else event)
     links = []
-    for index, link in enumerate(span.links):
+    for index, link in enumerate(span.links if span._links else ()):
         link_attributes, hits = scrubber.scrub_attributes(link.attributes or {})
         found += _under(f"span.links[{index}].attributes", hits)
         links.append(Link(link.context, link_attributes) if hits else link)
@@ -300,10 +302,19 @@ class ScrubbingLogRecordProcessor(LogRecordProcessor):
         return True
 
 
+# Distinct metric attribute sets a ScrubbingMetricExporter remembers as judged clean; cleared when full.
+_CLEAN_SETS_MAX = 4096
+
+
 class ScrubbingMetricExporter(MetricExporter):
     """Wraps a metric exporter so no data point leaves with PII in its attributes or names.
 
-    The wrapped exporter's temporality and aggregation preferences are kept (the reader reads them here).
+    Covered: scope and metric names, each point's attributes and its exemplars' filtered attributes (the
+    measurement attributes a View's ``attribute_keys`` left out of the point). A service exports the same
+    few dozen attribute sets every interval, so the sets judged clean are remembered (at most
+    ``_CLEAN_SETS_MAX``, keyed by their exact items) and a clean export is handed on as it is, without a
+    copy; every set not seen clean before is judged in full. The wrapped exporter's temporality and
+    aggregation preferences are kept (the reader reads them here).
     """
 
     def __init__(self, inner: MetricExporter, scrubber: Scrubber = DEFAULT_SCRUBBER) -> None:
@@ -313,6 +324,7 @@ class ScrubbingMetricExporter(MetricExporter):
         )
         self._inner = inner
         self._scrubber = scrubber
+        self._clean_sets: set[tuple[Any, ...]] = set()
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -328,9 +340,13 @@ class ScrubbingMetricExporter(MetricExporter):
         return self._inner.export(data, timeout_millis=timeout_millis, **kwargs)
 
     def _scope(self, scope: Any, found: list[Redaction]) -> Any:
+        """``scope`` itself when nothing in it matched, else a scrubbed copy."""
+        before = len(found)
         name, hits = self._scrubber.scrub_text(scope.scope.name, path="scope.name")
         found += hits
         metrics = [self._metric(metric, found) for metric in scope.metrics]
+        if len(found) == before:
+            return scope
         source = scope.scope
         instrumentation = source
         if hits:
@@ -338,14 +354,48 @@ class ScrubbingMetricExporter(MetricExporter):
         return replace(scope, scope=instrumentation, metrics=metrics)
 
     def _metric(self, metric: Any, found: list[Redaction]) -> Any:
+        """``metric`` itself when nothing in it matched, else a scrubbed copy."""
+        before = len(found)
         name, hits = self._scrubber.scrub_text(metric.name, path="metric.name")
         found += hits
-        points = []
-        for point in metric.data.data_points:
-            attributes, point_hits = self._scrubber.scrub_attributes(dict(point.attributes or {}))
-            found += _under(f"metric.{name}.attributes", point_hits)
-            points.append(replace(point, attributes=attributes) if point_hits else point)
+        points = [self._point(point, f"metric.{name}", found) for point in metric.data.data_points]
+        if len(found) == before:
+            return metric
         return replace(metric, name=name, data=replace(metric.data, data_points=points))
+
+    def _point(self, point: Any, path: str, found: list[Redaction]) -> Any:
+        """``point`` itself when its attributes and exemplars are clean, else a scrubbed copy."""
+        attributes, hits = self._attributes(point.attributes, f"{path}.attributes", found)
+        exemplars = point.exemplars
+        if any(exemplar.filtered_attributes for exemplar in exemplars):
+            exemplars = [self._exemplar(exemplar, f"{path}.exemplars", found) for exemplar in exemplars]
+            hits = hits or any(new is not old for new, old in zip(exemplars, point.exemplars, strict=True))
+        return replace(point, attributes=attributes, exemplars=exemplars) if hits else point
+
+    def _exemplar(self, exemplar: Any, path: str, found: list[Redaction]) -> Any:
+        path = f"{path}.filtered_attributes"
+        attributes, hits = self._attributes(exemplar.filtered_attributes, path, found)
+        return replace(exemplar, filtered_attributes=attributes) if hits else exemplar
+
+    def _attributes(self, attributes: Any, path: str, found: list[Redaction]) -> tuple[Any, bool]:
+        """(the attributes, scrubbed if needed; whether anything matched), judged once per distinct set."""
+        if not attributes:
+            return attributes, False
+        try:
+            key: tuple[Any, ...] | None = tuple(attributes.items())
+            if key in self._clean_sets:
+                return attributes, False
+        except TypeError:  # an unhashable value: judged every time
+            key = None
+        scrubbed, hits = self._scrubber.scrub_attributes(dict(attributes))
+        if hits:
+            found += _under(path, hits)
+            return scrubbed, True
+        if key is not None:
+            if len(self._clean_sets) >= _CLEAN_SETS_MAX:
+                self._clean_sets.clear()
+            self._clean_sets.add(key)
+        return attributes, False
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Flush the wrapped exporter."""

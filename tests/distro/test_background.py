@@ -1,11 +1,14 @@
-"""The background thread: jobs run in order, a full queue runs on the caller (counted), flush is complete."""
+"""The background thread: jobs run in order, a full queue runs on the caller (counted), flush is complete,
+writes go out once a batch, and the gathering window gives way to urgent jobs and to ``flush()``."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 
-from rythmiq_otel.distro._background import Background
+from rythmiq_otel.distro._background import BATCH_BYTES, BATCH_JOBS, Background
 
 
 def test_jobs_from_many_threads_run_once_each_in_the_order_they_were_queued() -> None:
@@ -107,3 +110,159 @@ def test_a_forked_child_runs_its_jobs_on_a_new_thread_of_its_own() -> None:
     assert os.read(read_end, 100) == b"rythmiq-otel-background"
     background.submit(lambda _: None, None)  # the parent's lock was released after the fork
     background.flush()
+
+
+class _Stream:
+    """Records every ``write`` call (so the tests can count them) and every flush."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.writes: list[str] = []
+        self.flushes = 0
+        self.fail = fail
+
+    def write(self, text: str) -> int:
+        if self.fail:
+            raise OSError("stream closed")
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def _held(background: Background) -> threading.Event:
+    """Keep ``background``'s thread inside a job (the first of a batch) until the returned event is set."""
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(_: None) -> None:
+        started.set()
+        gate.wait(5)
+
+    background.submit(hold, None)
+    assert started.wait(5)
+    return gate
+
+
+def _writer(background: Background, stream: _Stream, errors: list[object]) -> Callable[[str], None]:
+    return lambda text: background.write(stream, text, errors.append, text)
+
+
+def test_a_batch_writes_its_texts_in_order_with_one_write_and_flush_per_stream() -> None:
+    background = Background(gather_s=0)
+    first, second, errors = _Stream(), _Stream(), []
+    gate = _held(background)
+    for n in range(6):  # queued behind the held job: the same batch runs them
+        background.submit(_writer(background, first if n < 4 else second, errors), f"{n}\n")
+    gate.set()
+    background.flush()
+    assert (first.writes, first.flushes) == (["0\n1\n2\n3\n"], 1)
+    assert (second.writes, second.flushes) == (["4\n5\n"], 1)
+    assert errors == []
+
+
+def test_an_urgent_text_goes_out_at_once_with_the_texts_before_it() -> None:
+    background = Background(gather_s=0)
+    stream, errors = _Stream(), []
+    write = _writer(background, stream, errors)
+
+    def job(text: str) -> None:
+        if text == "error\n":
+            background.write(stream, text, errors.append, text, urgent=True)
+            assert stream.writes == ["info\nerror\n"]  # before the batch ends
+        else:
+            write(text)
+
+    gate = _held(background)
+    for text in ("info\n", "error\n", "later\n"):
+        background.submit(job, text)
+    gate.set()
+    background.flush()
+    assert stream.writes == ["info\nerror\n", "later\n"]
+
+
+def test_a_batch_holds_at_most_batch_bytes_of_text_and_batch_jobs_jobs() -> None:
+    background = Background(gather_s=0)
+    stream, errors = _Stream(), []
+    gate = _held(background)
+    big = "x" * (BATCH_BYTES // 2) + "\n"
+    for text in (big, big, "small\n"):
+        background.submit(_writer(background, stream, errors), text)
+    for n in range(2 * BATCH_JOBS):
+        background.submit(_writer(background, stream, errors), f"{n}\n")
+    gate.set()
+    background.flush()
+    assert stream.writes[0] == big + big  # over BATCH_BYTES: written before the batch ends
+    assert "".join(stream.writes) == big + big + "small\n" + "".join(f"{n}\n" for n in range(2 * BATCH_JOBS))
+    assert len(stream.writes) >= 3  # 2 * BATCH_JOBS + 4 jobs cannot run in one batch
+
+
+def test_a_text_written_outside_a_batch_is_written_at_once() -> None:
+    background, stream, errors = Background(), _Stream(), []
+    background.write(stream, "now\n", errors.append, "now")
+    assert (stream.writes, stream.flushes, errors) == (["now\n"], 1, [])
+
+
+def test_a_failing_stream_is_reported_once_per_run_and_the_other_streams_still_get_their_texts() -> None:
+    background = Background(gather_s=0)
+    broken, working, errors = _Stream(fail=True), _Stream(), []
+    gate = _held(background)
+    for stream, text in ((broken, "a\n"), (broken, "b\n"), (working, "c\n"), (broken, "d\n")):
+        background.submit(_writer(background, stream, errors), text)
+    gate.set()
+    background.flush()
+    assert errors == ["a\n", "d\n"]  # the first text of each run that failed
+    assert working.writes == ["c\n"]
+
+
+def test_the_texts_of_a_batch_are_written_even_when_a_job_in_it_raises() -> None:
+    background = Background(gather_s=0)
+    stream, errors, reported = _Stream(), [], []
+
+    def fail(_: None) -> None:
+        raise RuntimeError("boom")
+
+    hook, threading.excepthook = threading.excepthook, lambda args: reported.append(args.exc_value)
+    try:
+        gate = _held(background)
+        background.submit(_writer(background, stream, errors), "before\n")
+        background.submit(fail, None)
+        background.submit(_writer(background, stream, errors), "after\n")
+        gate.set()
+        background.flush()
+    finally:
+        threading.excepthook = hook
+    assert "".join(stream.writes) == "before\nafter\n"
+    assert [str(error) for error in reported] == ["boom"]
+
+
+def test_an_idle_thread_wakes_for_each_lone_job_without_a_flush() -> None:
+    background = Background(gather_s=0)
+    for n in range(50):
+        done = threading.Event()
+        background.submit(lambda event: event.set(), done)
+        assert done.wait(5), f"job {n} was not run by the thread"
+
+
+def test_the_thread_lets_jobs_gather_but_an_urgent_job_or_a_flush_runs_them_at_once() -> None:
+    background = Background(gather_s=60)
+    ran: list[str] = []
+    urgent_ran = threading.Event()
+    background.submit(ran.append, "wakes the thread, which then waits for more")
+    time.sleep(0.2)
+    assert ran == []  # still gathering (60 s)
+    background.submit(ran.append, "info")
+    background.submit(lambda _: urgent_ran.set(), None, urgent=True)
+    assert urgent_ran.wait(5)
+    assert ran == ["wakes the thread, which then waits for more", "info"]
+    background.submit(ran.append, "next")  # the thread is gathering again: flush does not wait for it
+    started = time.monotonic()
+    background.flush()
+    assert ran[-1] == "next" and time.monotonic() - started < 5
+
+
+def test_an_urgent_job_that_wakes_an_idle_thread_runs_without_gathering() -> None:
+    background = Background(gather_s=60)
+    for _ in range(3):
+        done = threading.Event()
+        background.submit(lambda event: event.set(), done, urgent=True)
+        assert done.wait(5)

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOnExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
     MetricExportResult,
     MetricsData,
     PeriodicExportingMetricReader,
 )
+from opentelemetry.sdk.metrics.view import View
 from opentelemetry.sdk.resources import Resource
 
 from rythmiq_otel.distro._pii import (
@@ -31,7 +32,7 @@ from rythmiq_otel.distro._pii import (
     ScrubbingMetricExporter,
     scrub_resource,
 )
-from rythmiq_otel.pii import marker
+from rythmiq_otel.pii import Scrubber, marker
 from tests.distro.log_lines import parse_lines
 from tests.otlp_capture import OtlpCapture
 from tests.pii_canaries import assert_no_canary, canaries
@@ -96,6 +97,59 @@ def test_metric_attributes_and_names_are_scrubbed_on_the_way_out() -> None:
     assert "docs_seen" in exported
     assert_no_canary(exported, CORPUS)
     assert "bob@example.com" not in exported
+
+
+def test_exemplar_attributes_a_view_left_out_of_the_point_are_scrubbed_too() -> None:
+    """A View's ``attribute_keys`` moves the other attributes into the exemplars' filtered attributes."""
+    inner = _Keep()
+    reader = PeriodicExportingMetricReader(ScrubbingMetricExporter(inner), export_interval_millis=60_000)
+    provider = MeterProvider(
+        metric_readers=[reader],
+        views=[View(instrument_name="docs_seen", attribute_keys={"kind"})],
+        exemplar_filter=AlwaysOnExemplarFilter(),
+    )
+    histogram = provider.get_meter("m").create_histogram("docs_seen")
+    for canary in CORPUS:  # one export each: an exemplar reservoir keeps only the latest of a bucket
+        value = canary.value if isinstance(canary.value, str) else "x"
+        histogram.record(1, {"kind": "pdf", canary.key: value, "note": str(canary.text)})
+        provider.force_flush()
+    provider.shutdown()
+    points = [p for d in inner.data for r in d.resource_metrics for s in r.scope_metrics for m in s.metrics
+              for p in m.data.data_points][: len(CORPUS)]
+    assert all(point.attributes == {"kind": "pdf"} and point.exemplars for point in points)
+    assert_no_canary(repr(inner.data), CORPUS)
+
+
+class _CountingScrubber(Scrubber):
+    def __init__(self) -> None:
+        super().__init__()
+        self.judged: list[dict] = []
+
+    def scrub_attributes(self, attrs, *, client_span=False):  # type: ignore[no-untyped-def]
+        self.judged.append(dict(attrs))
+        return super().scrub_attributes(attrs, client_span=client_span)
+
+
+def test_a_clean_export_goes_out_as_it_is_and_each_distinct_attribute_set_is_judged_once() -> None:
+    inner, scrubber = _Keep(), _CountingScrubber()
+    exporter = ScrubbingMetricExporter(inner, scrubber)
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
+    provider = MeterProvider(metric_readers=[reader])
+    counter = provider.get_meter("m").create_counter("jobs")
+    for _ in range(3):
+        counter.add(1, {"status": "success"})
+        counter.add(1, {"status": "failed"})
+        provider.force_flush()
+    assert sorted(map(str, scrubber.judged)) == ["{'status': 'failed'}", "{'status': 'success'}"]
+    clean = inner.data[-1]
+    assert exporter.export(clean) == MetricExportResult.SUCCESS and inner.data[-1] is clean  # no copy
+    counter.add(1, {"status": "ann@example.com"})  # a new set under a key seen clean: judged, scrubbed
+    provider.force_flush()
+    provider.shutdown()
+    last = repr(inner.data[-1])
+    assert "ann@example.com" not in last and marker("email") in last
+    assert scrubber.judged.count({"status": "success"}) == 1  # clean sets stay judged; dirty ones are not
+    assert inner.data[-1] is not clean
 
 
 def test_the_wrapped_exporter_keeps_its_temporality_preferences() -> None:

@@ -23,6 +23,8 @@ from typing import Any
 
 from opentelemetry import metrics
 
+from rythmiq_otel.distro._background import BACKGROUND
+
 __all__ = ["DROPPED_METRIC", "GATE", "MAX_WAIT_S", "QueueGate"]
 
 DROPPED_METRIC = "rythmiq_log_records_dropped_total"
@@ -58,6 +60,7 @@ class QueueGate:
             return True
         batch._worker_awaken.set()  # export now, not at the next scheduled delay
         if not self._stalled:
+            BACKGROUND.write_pending()  # the lines before this record do not wait with it
             deadline = time.monotonic() + self._max_wait_s
             while len(queue) >= limit and time.monotonic() < deadline:
                 time.sleep(_POLL_S)

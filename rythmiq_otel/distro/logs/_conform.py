@@ -20,9 +20,21 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _MISFIT = object()
 
 
+# Canonical UUID strings seen lately (a job's id and its trace's correlation id are on every line of it):
+# a set lookup instead of a regex match. Cleared whole when full, so it never grows past a bound.
+_CANONICAL_SEEN: set[str] = set()
+_SEEN_MAX = 4096
+
+
 def _uuid(value: Any) -> Any:
-    if type(value) is str and _UUID_RE.fullmatch(value):
-        return value
+    if type(value) is str:
+        if value in _CANONICAL_SEEN:
+            return value
+        if _UUID_RE.fullmatch(value):
+            if len(_CANONICAL_SEEN) >= _SEEN_MAX:
+                _CANONICAL_SEEN.clear()
+            _CANONICAL_SEEN.add(value)
+            return value
     text = str(value).lower()
     return text if _UUID_RE.fullmatch(text) else _MISFIT
 

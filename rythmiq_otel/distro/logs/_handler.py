@@ -86,7 +86,7 @@ class RythmiqHandler(logging.Handler):
             BACKGROUND.submit(write_record, (
                 self, record, record.getMessage(), self.service or settings.service, sys.stdout,
                 context.get_current(),
-            ))
+            ), urgent=record.levelno >= logging.WARNING)
         except Exception:
             self.handleError(record)
 

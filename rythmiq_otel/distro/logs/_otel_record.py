@@ -53,9 +53,21 @@ def attributes_of(fields: dict[str, Any]) -> dict[str, Any]:
         elif key == "exception":
             for name, item in value.items():
                 attributes["exception." + name] = item
-        else:
-            attributes[key] = _attribute_value(value)
+        else:  # inlined ``_attribute_value``: most fields take this branch
+            attributes[key] = value if isinstance(value, _PLAIN) else _attribute_value(value)
     return attributes
+
+
+def _readable(record: Any, resource: Any, scope: Any, limits: Any) -> ReadableLogRecord:
+    """``ReadableLogRecord(record, resource, scope, limits)`` at a third of the cost: a frozen dataclass
+    sets each field through ``object.__setattr__`` (``bind`` checks the two agree)."""
+    readable = ReadableLogRecord.__new__(ReadableLogRecord)
+    fields = readable.__dict__
+    fields["log_record"] = record
+    fields["resource"] = resource
+    fields["instrumentation_scope"] = scope
+    fields["limits"] = limits
+    return readable
 
 
 class OtelLogBridge:
@@ -84,12 +96,15 @@ class OtelLogBridge:
         try:
             multi = logger._multi_log_record_processor  # type: ignore[union-attr]
             multi._log_record_processors  # noqa: B018 -- probe the SDK internal the hot path reads
-            self._direct = (
+            direct = (
                 multi,
                 logger.resource,  # type: ignore[union-attr]
                 logger.instrumentation_scope,  # type: ignore[union-attr]
                 logger._log_record_limits,  # type: ignore[union-attr]
             )
+            if _readable(None, *direct[1:]) != ReadableLogRecord(None, *direct[1:]):  # type: ignore[arg-type]
+                raise AttributeError("ReadableLogRecord has fields _readable does not set")
+            self._direct = direct
         except AttributeError:
             self._direct = None
 
@@ -143,7 +158,7 @@ class OtelLogBridge:
         for target, is_batch_queue in self._processors(multi):
             if is_batch_queue:
                 if GATE.admit(target):
-                    target.emit(ReadableLogRecord(record, resource, scope, limits))
+                    target.emit(_readable(record, resource, scope, limits))
             else:
                 writable = ReadWriteLogRecord.__new__(ReadWriteLogRecord)
                 writable.log_record = record

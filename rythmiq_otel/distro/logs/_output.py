@@ -24,8 +24,10 @@ import logging
 from contextvars import ContextVar
 from typing import TextIO
 
-from opentelemetry import context, trace
+from opentelemetry import context
 
+from rythmiq_otel.distro._background import BACKGROUND
+from rythmiq_otel.distro.logs._context import context_ids
 from rythmiq_otel.distro.logs._otel_record import BRIDGE
 from rythmiq_otel.distro.logs._pipeline import record_fields, render_json
 
@@ -61,10 +63,10 @@ def write_record(captured: Captured) -> None:
         finally:
             if marker is not None:
                 _stdout_only.reset(marker)
-        stream.write(render_json(fields) + "\n")
-        stream.flush()
+        BACKGROUND.write(stream, render_json(fields) + "\n", handler.handleError, record,
+                         urgent=record.levelno >= logging.WARNING)
         if not stdout_only:
-            BRIDGE.emit(fields, record.created, trace.get_current_span(ctx).get_span_context())
+            BRIDGE.emit(fields, record.created, context_ids(ctx)[0])
     except Exception:
         handler.handleError(record)
     finally:

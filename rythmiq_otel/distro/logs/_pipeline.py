@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from rythmiq_otel.distro.logs._conform import conform
@@ -25,7 +26,14 @@ Step = Callable[[dict[str, Any]], dict[str, Any]]
 # so nothing a step added escapes the guard.
 STEPS: tuple[Step, ...] = (add_context, conform, scrub)
 
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+# The C encoder, made once (``json.JSONEncoder.encode`` makes one a call, about 1 µs of a 4 µs render),
+# without its circular-reference check: the PII guard cuts any nesting at ``pii.MAX_DEPTH``, and with the
+# guard off a cycle fails the record with ``RecursionError`` instead of ``ValueError`` (the handler reports
+# either). Holding no state of its own, it is safe to share between threads.
+_c_encoder = c_make_encoder and c_make_encoder(
+    None, str, encode_basestring, None, ":", ",", False, False, True  # no markers, default=str, compact
+)
+_py_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 def record_fields(record: logging.LogRecord, service: str, *, message: str | None = None) -> dict[str, Any]:
@@ -41,4 +49,4 @@ def record_fields(record: logging.LogRecord, service: str, *, message: str | Non
 
 def render_json(fields: dict[str, Any]) -> str:
     """One compact JSON object (no newline), non-ASCII kept as is, unknown types as ``str()``."""
-    return _encode(fields)
+    return "".join(_c_encoder(fields, 0)) if _c_encoder else _py_encode(fields)

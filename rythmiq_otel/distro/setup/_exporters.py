@@ -23,7 +23,12 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
-from rythmiq_otel.distro.setup._direct_exporters import DirectOTLPLogExporter, DirectOTLPSpanExporter
+from rythmiq_otel.distro.setup._direct_exporters import (
+    DirectOTLPLogExporter,
+    DirectOTLPSpanExporter,
+    Urllib3OTLPMetricExporter,
+    credential_provider_set,
+)
 from rythmiq_otel.distro.setup._lifecycle import fork_safe_session
 from rythmiq_otel.distro.setup._settings import ExportSettings, default_endpoint
 
@@ -54,12 +59,17 @@ def temporality_for(preference: str) -> dict[type, AggregationTemporality]:
     return {Counter: kind, Histogram: kind}
 
 
-# Signals with a direct encoder (``RYTHMIQ_OTLP_ENCODER``), over http/protobuf.
-_DIRECT = {"logs": DirectOTLPLogExporter, "traces": DirectOTLPSpanExporter}
+# ``RYTHMIQ_OTLP_ENCODER=direct`` over http/protobuf: logs and spans with our encoders, all three through
+# upstream's urllib3 transport (``_direct_exporters``).
+_DIRECT = {
+    "logs": DirectOTLPLogExporter,
+    "traces": DirectOTLPSpanExporter,
+    "metrics": Urllib3OTLPMetricExporter,
+}
 
 
 def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extra: Any) -> Any:
-    """The OTLP exporter for ``signal``; ``direct``: over http/protobuf, the one with our encoder."""
+    """The OTLP exporter for ``signal``; ``direct``: over http/protobuf, ours (``_DIRECT``)."""
     protocol = settings.protocol
     endpoint = settings.endpoint
     try:
@@ -94,7 +104,8 @@ def _otlp(settings: ExportSettings, signal: str, *, direct: bool = False, **extr
         kwargs["compression"] = (
             http.Compression.Gzip if settings.compression == "gzip" else http.Compression.NoCompression
         )
-        kwargs["session"] = fork_safe_session()
+        if not credential_provider_set(signal):  # else upstream loads the provider's session itself
+            kwargs["session"] = fork_safe_session()
         if direct:
             exporter_class = _DIRECT[signal]
     return exporter_class(**kwargs)
@@ -116,12 +127,16 @@ def span_exporters(settings: ExportSettings, encoder: str = "direct") -> list[Sp
     return [built[name]() if name in built else _plugin("traces", name) for name in settings.exporters]
 
 
-def metric_exporters(settings: ExportSettings, temporality: str) -> list[MetricExporter | MetricReader]:
+def metric_exporters(
+    settings: ExportSettings, temporality: str, encoder: str = "direct"
+) -> list[MetricExporter | MetricReader]:
     """The metric exporters for ``OTEL_METRICS_EXPORTER`` with the configured temporality; a plugin may be
-    a metric reader itself (``prometheus`` is scraped rather than pushed)."""
+    a metric reader itself (``prometheus`` is scraped rather than pushed). ``encoder``:
+    ``RYTHMIQ_OTLP_ENCODER`` (``upstream``: the stock exporter with its ``requests`` transport)."""
     preferred = temporality_for(temporality)
+    direct = encoder == "direct"
     built = {
-        "otlp": lambda: _otlp(settings, "metrics", preferred_temporality=preferred),
+        "otlp": lambda: _otlp(settings, "metrics", direct=direct, preferred_temporality=preferred),
         "console": lambda: ConsoleMetricExporter(out=sys.stderr, preferred_temporality=preferred),
     }
     return [built[name]() if name in built else _plugin("metrics", name) for name in settings.exporters]

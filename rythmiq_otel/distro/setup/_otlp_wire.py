@@ -6,6 +6,10 @@ the same messages as bytes. Only the common shapes are written here -- string, b
 values -- and the callers hand every other record to upstream's own encoder, so a decoded request always
 equals upstream's (the encoders' tests check it over generated batches).
 
+Why the caches: a job's records repeat most of their bytes (the event name, the stage, the job id, the
+severity, the span names), so each repeated piece is written once and reused as bytes. Every cache is
+keyed by exactly what decides its bytes, and bounded by being cleared when full (``bounded_put``).
+
 The envelope (``ExportLogsServiceRequest``/``ExportTraceServiceRequest`` -> resource -> scope -> items) is
 upstream's messages with the item bytes appended: protobuf lets a message's fields come in any order and
 a repeated field be appended to. Records are grouped by resource and scope as upstream groups them.
@@ -22,23 +26,39 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
     _encode_resource,
 )
 
-__all__ = ["FIXED32", "FIXED64", "delimited", "key_value", "request_bytes", "varint"]
+__all__ = [
+    "CACHE_SIZE",
+    "FIXED32",
+    "FIXED64",
+    "attribute_fields",
+    "bounded_put",
+    "delimited",
+    "request_bytes",
+    "varint",
+]
 
 FIXED64 = struct.Struct("<Q").pack
 FIXED32 = struct.Struct("<I").pack
 _DOUBLE = struct.Struct("<d").pack
-_INT64 = range(-(2**63), 2**63)
-# KeyValue bytes of (key, string value) pairs seen lately: records repeat them (job id, stage, event).
-# Cleared when full rather than evicted one by one; strings only, so equal keys always mean equal bytes
-# (a float key would not: 0.0 == -0.0).
-_PAIR_CACHE_SIZE = 4096
-_pairs: dict[tuple[str, str], bytes] = {}
+# Entries a cache holds before it is cleared (a few hundred bytes each).
+CACHE_SIZE = 4096
+# What a direct encoder may raise for a value upstream treats its own way (a lone surrogate, an integer
+# out of a fixed field's range, an unhashable severity text): the record then goes to upstream's encoder,
+# which encodes, drops or refuses it.
+_FALL_BACK = (UnicodeEncodeError, OverflowError, struct.error, TypeError)
+# (message class, id(resource or scope)) -> (that object, its envelope bytes); see ``_envelope``.
+_ENVELOPES_SIZE = 64
+_envelopes: dict[tuple[Any, int], tuple[Any, bytes]] = {}
+# The value types looked up in a pair cache (hashable, and their bytes follow from equality and type).
+_CACHED = frozenset((str, bool, int, float))
 
 
 def varint(value: int) -> bytes:
     """A non-negative integer as a protobuf varint."""
     if value < 0x80:
         return bytes((value,))
+    if value < 0x4000:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -49,7 +69,18 @@ def varint(value: int) -> bytes:
 
 def delimited(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field: its tag, the payload's length, the payload."""
-    return tag + varint(len(payload)) + payload
+    size = len(payload)
+    if size < 0x80:
+        return tag + bytes((size,)) + payload
+    return tag + varint(size) + payload
+
+
+def bounded_put(cache: dict[Any, bytes], key: Any, value: bytes) -> bytes:
+    """Store ``value`` under ``key``, clearing ``cache`` first when it is full; returns ``value``."""
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _any_value(value: Any) -> bytes | None:
@@ -60,44 +91,35 @@ def _any_value(value: Any) -> bytes | None:
     if kind is bool:
         return b"\x10\x01" if value else b"\x10\x00"
     if kind is int:
-        return b"\x18" + varint(value & 0xFFFFFFFFFFFFFFFF) if value in _INT64 else None
+        return b"\x18" + varint(value & 0xFFFFFFFFFFFFFFFF) if -(2**63) <= value < 2**63 else None
     if kind is float:
         return b"\x21" + _DOUBLE(value)
     return None
 
 
-def key_value(key: Any, value: Any) -> bytes | None:
-    """One ``KeyValue`` message, or ``None`` when upstream must encode the record it belongs to.
+def attribute_fields(parts: list[bytes], cache: dict[Any, bytes], tag: bytes, attributes: Any) -> bool:
+    """Append one repeated ``KeyValue`` field (``tag``, length, message) per attribute to ``parts``; false
+    when a value is not of the common shape (then upstream must encode the record they belong to).
 
-    Raises ``UnicodeEncodeError`` for text with a lone surrogate (upstream drops such an attribute with a
-    log line, or fails the record): callers fall back to upstream for the whole record.
+    ``cache`` maps ``(key, type(value), value)`` to a field's bytes (the type too, as ``True == 1 ==
+    1.0``); zero floats are not cached (``0.0 == -0.0``, their bytes differ). Raises
+    ``UnicodeEncodeError`` for text with a lone surrogate (upstream drops such an attribute with a log
+    line, or fails the record): callers fall back to upstream for the whole record.
     """
-    if type(key) is not str:
-        return None
-    if type(value) is str:
-        cached = _pairs.get((key, value))
-        if cached is not None:
-            return cached
-    encoded = _any_value(value)
-    if encoded is None:
-        return None
-    message = delimited(b"\x0a", key.encode()) + delimited(b"\x12", encoded)
-    if type(value) is str:
-        if len(_pairs) >= _PAIR_CACHE_SIZE:
-            _pairs.clear()
-        _pairs[(key, value)] = message
-    return message
-
-
-def _entry(item: Any, direct: Callable[[Any], bytes | None], upstream: Callable[[Any], Any]) -> bytes:
-    """The scope message's field-2 entry for one item: ``direct`` bytes, else upstream's message."""
-    try:
-        encoded = direct(item)
-    except UnicodeEncodeError:  # a lone surrogate: upstream drops that attribute (or fails) its own way
-        encoded = None
-    if encoded is None:
-        encoded = upstream(item).SerializeToString()
-    return delimited(b"\x12", encoded)
+    for key, value in attributes.items():
+        kind = type(value)
+        field = cache.get((key, kind, value)) if kind in _CACHED else None
+        if field is None:
+            if type(key) is not str:
+                return False
+            encoded = _any_value(value)
+            if encoded is None:
+                return False
+            field = delimited(tag, delimited(b"\x0a", key.encode()) + delimited(b"\x12", encoded))
+            if kind is not float or value:
+                bounded_put(cache, (key, kind, value), field)
+        parts.append(field)
+    return True
 
 
 def request_bytes(
@@ -108,26 +130,53 @@ def request_bytes(
 ) -> bytes:
     """The export request for ``items`` (each with ``resource`` and ``instrumentation_scope``).
 
-    ``direct(item)`` is the item's message bytes or ``None`` (then ``upstream(item)``, upstream's own
-    message, is serialised); ``messages`` are the signal's ``Resource*`` and ``Scope*`` protobuf classes
-    (fields 1-3 alike for logs and spans).
+    ``direct(item)`` is the item's scope entry (field 2 of the scope message, tag and length included)
+    or ``None`` (then ``upstream(item)``, upstream's own message, is serialised); ``messages`` are the
+    signal's ``Resource*`` and ``Scope*`` protobuf classes (fields 1-3 alike for logs and spans).
     """
     resource_message, scope_message = messages
     groups: dict[Any, dict[Any, list[bytes]]] = {}
+    last_resource = last_scope = entries = None
     for item in items:
-        scopes = groups.setdefault(item.resource, {})
-        scopes.setdefault(item.instrumentation_scope or None, []).append(_entry(item, direct, upstream))
+        resource, scope = item.resource, item.instrumentation_scope
+        if resource is not last_resource or scope is not last_scope:  # a batch is mostly one group
+            last_resource, last_scope = resource, scope
+            entries = groups.setdefault(resource, {}).setdefault(scope or None, [])
+        try:
+            entry = direct(item)
+        except _FALL_BACK:
+            entry = None
+        if entry is None:
+            entry = delimited(b"\x12", upstream(item).SerializeToString())
+        entries.append(entry)  # type: ignore[union-attr]
     request = []
     for resource, scopes in groups.items():
-        parts = [
-            resource_message(
-                resource=_encode_resource(resource), schema_url=resource.schema_url
-            ).SerializeToString()
-        ]
-        for scope, entries in scopes.items():
-            envelope = scope_message(
-                scope=_encode_instrumentation_scope(scope), schema_url=scope.schema_url if scope else None
-            ).SerializeToString()
-            parts.append(delimited(b"\x12", envelope + b"".join(entries)))
+        parts = [_envelope(resource_message, resource)]
+        for scope, scope_entries in scopes.items():
+            parts.append(delimited(b"\x12", _envelope(scope_message, scope) + b"".join(scope_entries)))
         request.append(delimited(b"\x0a", b"".join(parts)))
     return b"".join(request)
+
+
+def _envelope(message: Callable[..., Any], item: Any) -> bytes:
+    """``message`` (a signal's ``Resource*`` or ``Scope*`` class) with ``item`` (a resource, a scope or
+    ``None``) and its schema URL, serialised: upstream's own encoding, cached per item.
+
+    Cached by the item's identity, not its equality (``Resource({"a": True}) == Resource({"a": 1})``); the
+    entry holds the item, so its id is not reused while cached. Resources and scopes are immutable, and a
+    process has a handful: the resource's 18 detected attributes are encoded once, not once a request.
+    """
+    key = (message, id(item))
+    cached = _envelopes.get(key)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    if "resource" in message.DESCRIPTOR.fields_by_name:
+        encoded = message(resource=_encode_resource(item), schema_url=item.schema_url).SerializeToString()
+    else:
+        encoded = message(
+            scope=_encode_instrumentation_scope(item), schema_url=item.schema_url if item else None
+        ).SerializeToString()
+    if len(_envelopes) >= _ENVELOPES_SIZE:
+        _envelopes.clear()
+    _envelopes[key] = (item, encoded)
+    return encoded

@@ -121,7 +121,7 @@ def build_providers(settings: Settings) -> Providers:
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,
             )
-            for exporter in metric_exporters(settings.metrics, settings.temporality)
+            for exporter in metric_exporters(settings.metrics, settings.temporality, settings.otlp_encoder)
         ]
         meter = MeterProvider(
             resource=resource,

@@ -6,6 +6,9 @@ RFC 4122 variant ``10``: the low 64 bits are always >= 2**63, so ratio 0.5 sampl
 samples a third of what it should. :class:`UuidTraceIdRatioSampler` compares the low 62 bits instead, which
 are random both in a UUIDv4 and in a W3C random trace id, so the decision is unbiased and the same in every
 service that sees the trace id.
+
+The ``parentbased_*`` samplers are :class:`OneLookupParentBased`: upstream's ``ParentBased`` decisions, made
+with one look at the parent instead of two (it runs for every span a service starts).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from opentelemetry.util.types import Attributes
 
 from rythmiq_otel.distro.setup._settings import SAMPLER_GROUP
 
-__all__ = ["UuidTraceIdRatioSampler", "build_sampler"]
+__all__ = ["OneLookupParentBased", "UuidTraceIdRatioSampler", "build_sampler"]
 
 BUILT_IN = frozenset({
     "always_on", "always_off", "traceidratio",
@@ -66,6 +69,39 @@ class UuidTraceIdRatioSampler(Sampler):
         return f"UuidTraceIdRatioSampler{{{self.ratio}}}"
 
 
+class OneLookupParentBased(ParentBased):
+    """``ParentBased(root)`` with its default delegates: the same decision, attributes and trace state.
+
+    A span with a valid parent, remote or local, is sampled exactly when the parent was (upstream's
+    ``ALWAYS_ON`` / ``ALWAYS_OFF`` delegates, which keep the parent's trace state and drop the attributes
+    of a span they drop); a root span asks ``root``. Upstream finds the parent span twice and calls the
+    delegate by keyword for every span; this finds it once (bench/RESULTS.md, Issue 13).
+    """
+
+    def __init__(self, root: Sampler) -> None:
+        super().__init__(root)
+        self._root_sampler = root
+
+    def should_sample(  # noqa: PLR0917 -- the signature is the SDK Sampler interface
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        parent = get_current_span(parent_context).get_span_context()
+        if parent is None or not parent.is_valid:
+            return self._root_sampler.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+        if parent.trace_flags.sampled:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
+        return SamplingResult(Decision.DROP, None, parent.trace_state)
+
+
 def build_sampler(name: str, ratio: float) -> Sampler:
     """The sampler for ``OTEL_TRACES_SAMPLER`` = ``name`` and ``OTEL_TRACES_SAMPLER_ARG`` = ``ratio``.
 
@@ -83,4 +119,4 @@ def build_sampler(name: str, ratio: float) -> Sampler:
         root = ALWAYS_OFF
     else:
         root = UuidTraceIdRatioSampler(ratio)
-    return ParentBased(root) if name.startswith("parentbased_") else root
+    return OneLookupParentBased(root) if name.startswith("parentbased_") else root

@@ -33,8 +33,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ._lenient import parse_repairing, refused_but_repairable
-from ._log_attributes import LogsWire
 from ._values import Repairs
+from ._wire_attributes import LogsWire, MetricsWire, TracesWire
 
 Signal = Literal["logs", "traces", "metrics"]
 Format = Literal["protobuf", "json"]
@@ -50,16 +50,17 @@ class _SignalTypes:
     scope_field: str
     items_field: str
     rejected_field: str
-    wire: type[Message] | None = None  # the twin the mapper walks (``_log_attributes.LogsWire``)
+    wire: type[Message] | None = None  # the twin the mapper walks (``_wire_attributes``)
 
 
 SIGNALS: dict[str, _SignalTypes] = {
     "logs": _SignalTypes(ExportLogsServiceRequest, ExportLogsServiceResponse,
                          "resource_logs", "scope_logs", "log_records", "rejected_log_records", LogsWire),
     "traces": _SignalTypes(ExportTraceServiceRequest, ExportTraceServiceResponse,
-                           "resource_spans", "scope_spans", "spans", "rejected_spans"),
+                           "resource_spans", "scope_spans", "spans", "rejected_spans", TracesWire),
     "metrics": _SignalTypes(ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-                            "resource_metrics", "scope_metrics", "metrics", "rejected_data_points"),
+                            "resource_metrics", "scope_metrics", "metrics", "rejected_data_points",
+                            MetricsWire),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
@@ -132,8 +133,9 @@ def decode(
     """Parse a body into the signal's export request; returns (request, items that could not be parsed).
 
     With ``wire``, a protobuf body the runtime accepts as it is comes back as the twin its mapper walks
-    (logs: ``LogsWire``), parsed from the same bytes; the real parse before it is what validates them.
-    The mapper turns any other request into its twin itself, so ``wire`` only saves a re-encoding.
+    (``_wire_attributes``: item attributes as encoded bytes), parsed from the same bytes; the real parse
+    before it is what validates them. The mapper turns any other request into its twin itself, so
+    ``wire`` only saves a re-encoding.
 
     Raises:
         BadRequest: the body as a whole is not a request of this signal.

@@ -21,7 +21,8 @@ import orjson
 from ._context import MapContext
 from ._origin import dedup_key, dumps, origins
 from ._rows import MetricPointRow
-from ._values import attributes_dict, from_unix_nano, key_text, storable_float, valid_time_ns
+from ._values import from_unix_nano, key_text, storable_float, valid_time_ns
+from ._wire_attributes import MetricsWire, WireAttributes, as_wire
 
 _TEMPORALITY = ("unspecified", "delta", "cumulative")
 _NO_RECORDED_VALUE = 1
@@ -38,7 +39,7 @@ class _Metric:
     """What every point of one metric shares."""
 
     name: str
-    identity: bytes
+    identity: Any  # the MD5 state after the origin and the metric name (``_origin.dedup_key``)
     resource_json: str
     service: str | None
     temporality: str
@@ -49,7 +50,9 @@ class _Metric:
 
 def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]:
     """Yield one ``MetricPointRow`` per acceptable data point of an ``ExportMetricsServiceRequest``."""
-    for origin, metrics in origins(request.resource_metrics, "scope_metrics", "metrics", ctx):
+    attributes = WireAttributes(ctx)
+    for origin, metrics in origins(as_wire(request, MetricsWire).resource_metrics, "scope_metrics", "metrics",
+                                   ctx):
         for metric in metrics:
             name = ctx.scrubber.text(key_text(metric.name, ctx.repairs), "metric.name", ctx.redactions)
             kind = metric.WhichOneof("data")
@@ -58,9 +61,11 @@ def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]
                 continue
             data = getattr(metric, kind)
             name_bytes = name.encode()
+            identity = origin.identity.copy()
+            identity.update(name_bytes + b"\x00")
             shared = _Metric(
                 name=name,
-                identity=origin.identity + name_bytes + b"\x00",
+                identity=identity,
                 resource_json=origin.resource_json,
                 service=origin.service,
                 temporality=_temporality(kind, data),
@@ -70,7 +75,7 @@ def metric_point_rows(request: Any, ctx: MapContext) -> Iterator[MetricPointRow]
             if kind in ("exponential_histogram", "summary"):
                 ctx.repairs[f"{kind}_converted"] += len(data.data_points)
             for point in data.data_points:
-                row = _point(point, kind, shared, ctx)
+                row = _point(point, kind, shared, ctx, attributes)
                 if row is not None:
                     yield row
 
@@ -84,7 +89,9 @@ def _temporality(kind: str, data: Any) -> str:
     return _TEMPORALITY[code] if 0 <= code < len(_TEMPORALITY) else "unspecified"
 
 
-def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPointRow | None:
+def _point(
+    point: Any, kind: str, metric: _Metric, ctx: MapContext, attributes: WireAttributes
+) -> MetricPointRow | None:
     name = metric.name[:80]
     if point.flags & _NO_RECORDED_VALUE:
         ctx.repairs["no_recorded_value"] += 1
@@ -108,8 +115,7 @@ def _point(point: Any, kind: str, metric: _Metric, ctx: MapContext) -> MetricPoi
             ctx.reject("metrics", reason, f"metric {name!r} has a point value {number}")
             return None
     start = point.start_time_unix_nano
-    attrs = dumps(ctx.scrubber.attributes(attributes_dict(point.attributes, ctx.repairs), "attributes",
-                                          ctx.redactions))
+    attrs = dumps(attributes(point.attributes))
     if _series_key_bytes(metric, attrs, bounds) > MAX_SERIES_KEY_BYTES:
         ctx.reject("metrics", "series_key_too_large",
                    f"metric {name!r} has a point whose name, service, attributes and bucket bounds "

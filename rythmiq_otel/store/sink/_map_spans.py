@@ -9,6 +9,7 @@ id or start time cannot be stored or deduplicated and is rejected (counted, repo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from ._values import (
     trace_id_hex,
     valid_time_ns,
 )
+from ._wire_attributes import TracesWire, WireAttributes, as_wire
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
@@ -34,10 +36,15 @@ _STATUS = ("unset", "ok", "error")
 
 def span_rows(request: Any, ctx: MapContext) -> Iterator[SpanRow]:
     """Yield one ``SpanRow`` per acceptable span of an ``ExportTraceServiceRequest``."""
-    return item_rows(request.resource_spans, "scope_spans", "spans", ctx, _span_row)
+    # A CLIENT span's attributes are judged apart (its server address is kept), so remembered apart.
+    attributes = (WireAttributes(ctx), WireAttributes(ctx, client_span=True))
+    return item_rows(as_wire(request, TracesWire).resource_spans, "scope_spans", "spans", ctx,
+                     functools.partial(_span_row, attributes=attributes))
 
 
-def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
+def _span_row(
+    span: Any, ctx: MapContext, origin: Origin, *, attributes: tuple[WireAttributes, WireAttributes]
+) -> SpanRow | None:
     repairs = ctx.repairs
     trace_id = trace_id_hex(span.trace_id, repairs)
     span_id = span_id_hex(span.span_id, repairs)
@@ -54,8 +61,7 @@ def _span_row(span: Any, ctx: MapContext, origin: Origin) -> SpanRow | None:
         repairs["span_end_before_start"] += 1
         end_ns = start_ns
     kind = _KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "unspecified"
-    attrs = ctx.scrubber.attributes(attributes_dict(span.attributes, repairs), "attributes", ctx.redactions,
-                                    client_span=kind == "client")
+    attrs = attributes[kind == "client"](span.attributes)
     events = [
         {"time": from_unix_nano(event.time_unix_nano).isoformat() if event.time_unix_nano else None,
          "name": ctx.scrubber.text(clean_text(event.name, repairs), "event.name", ctx.redactions),

@@ -43,7 +43,8 @@ class Origin:
     resource_json: str
     service: str | None
     scope_name: str | None
-    identity: bytes
+    #: MD5 state after the resource and scope bytes: each item's key hashes only the item's own bytes.
+    identity: Any
 
 
 def resource_service(resource: dict[str, Any]) -> str | None:
@@ -78,7 +79,10 @@ def origins(
                 scope_name=ctx.scrubber.text(
                     clean_text(scope_item.scope.name, ctx.repairs), "scope.name", ctx.redactions
                 ) or None,
-                identity=resource_bytes + b"\x00" + scope_item.scope.SerializeToString() + b"\x00",
+                identity=hashlib.md5(
+                    resource_bytes + b"\x00" + scope_item.scope.SerializeToString() + b"\x00",
+                    usedforsecurity=False,
+                ),
             )
             yield origin, getattr(scope_item, items_field)
 
@@ -96,7 +100,9 @@ def item_rows(
                 yield row
 
 
-def dedup_key(identity: bytes, item: Any) -> str:
-    """A UUID (as text) that is equal for byte-identical items from the same resource and scope."""
-    digest = hashlib.md5(identity + item.SerializeToString(), usedforsecurity=False).hexdigest()
-    return hex_to_uuid_text(digest)
+def dedup_key(identity: Any, item: Any) -> str:
+    """A UUID (as text) that is equal for byte-identical items from the same resource and scope: the MD5
+    of the identity bytes (``Origin.identity``, a hash state) followed by the item's encoding."""
+    digest = identity.copy()
+    digest.update(item.SerializeToString())
+    return hex_to_uuid_text(digest.hexdigest())

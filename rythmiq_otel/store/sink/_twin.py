@@ -2,9 +2,9 @@
 
 A ``string`` field and a message field have the same wire format as a ``bytes`` field, so a twin parses the
 very same body but hands those fields over raw. ``_lenient`` uses that to repair what the runtime refuses
-(strings with invalid UTF-8, values nested past its depth limit); ``_log_attributes`` uses it to see each
-log record's attributes as the bytes that were sent, so an attribute repeated across a request's records
-is decoded once instead of once per record.
+(strings with invalid UTF-8, values nested past its depth limit); ``_wire_attributes`` uses it to see each
+item's attributes (log records, spans, data points) as the bytes that were sent, so an attribute repeated
+across a request's items is decoded once instead of once per item.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rythmiq_otel import vocab
 
-from ._binary_copy import LOG_TYPES, register_text_dumpers
+from ._binary_copy import LOG_TYPES, METRIC_POINT_TYPES, SPAN_TYPES, register_text_dumpers
 from ._map_jobs import merge_job_update, merge_job_updates
 from ._rows import Batch, CpuMetricsRow, ErrorEventRow, JobUpdate, LogRow, MetricPointRow, SpanRow
 
@@ -63,11 +63,11 @@ class Writer(Protocol):
         ...
 
 
-# (table, columns, column types for a binary COPY or None for text): logs, the hot table, go binary.
-_BULK: tuple[tuple[str, Sequence[str], Sequence[str] | None], ...] = (
+# (table, columns, column types of the binary COPY).
+_BULK: tuple[tuple[str, Sequence[str], Sequence[str]], ...] = (
     ("logs", LogRow._fields, LOG_TYPES),
-    ("spans", SpanRow._fields, None),
-    ("metric_points", MetricPointRow._fields, None),
+    ("spans", SpanRow._fields, SPAN_TYPES),
+    ("metric_points", MetricPointRow._fields, METRIC_POINT_TYPES),
 )
 _JOB_COLUMNS = JobUpdate._fields
 # The status order of _map_jobs.STATUS_RANK, as SQL: pending < processing < completed < failed.
@@ -189,21 +189,19 @@ class CopyWriter:
                     cur.executemany(_UPSERT_JOB, [merged[k] for k in sorted(merged)])
 
 
-def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], types: Sequence[str] | None,
+def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], types: Sequence[str],
           rows: Sequence[Sequence[Any]]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL("" if types is None else " (FORMAT BINARY)"),
     )
     with cur.copy(statement) as copy:
-        if types is not None:
-            copy.set_types(types)
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
 
 def _copy_idempotent(
-    conn: psycopg.Connection, table: str, columns: Sequence[str], types: Sequence[str] | None,
+    conn: psycopg.Connection, table: str, columns: Sequence[str], types: Sequence[str],
     rows: Sequence[Sequence[Any]],
 ) -> None:
     """COPY straight in; on a duplicate, redo through a staging table with ON CONFLICT DO NOTHING."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from collections import deque
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from opentelemetry import context
@@ -14,6 +17,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from rythmiq_otel import vocab
 from rythmiq_otel.distro import _pii
 from rythmiq_otel.distro._background import BACKGROUND
+from rythmiq_otel.distro.logs._backpressure import QueueGate
 from rythmiq_otel.distro.logs._handler import RythmiqHandler, flush_logs
 from rythmiq_otel.distro.logs._otel_record import BRIDGE
 from rythmiq_otel.distro.logs._output import write_record
@@ -85,3 +89,47 @@ def test_the_pii_report_on_a_span_it_scrubbed_is_exported_from_the_span_export_t
 ) -> None:
     _write("rythmiq_otel.pii", "OtelBatchSpanRecordProcessor", "PII redacted before export")
     assert [log.log_record.body for log in exported.get_finished_logs()] == ["PII redacted before export"]
+
+
+class _Closed(io.StringIO):
+    def write(self, text: str) -> int:
+        raise ValueError("I/O operation on closed file.")
+
+
+class _Reporting(RythmiqHandler):
+    def __init__(self) -> None:
+        super().__init__("worker")
+        self.failed: list[logging.LogRecord] = []
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failed.append(record)
+
+
+def test_a_line_its_stream_refuses_is_reported_by_its_handler_and_its_otel_record_still_goes_out(
+    exported: InMemoryLogRecordExporter,
+) -> None:
+    handler = _Reporting()
+    record = logging.LogRecord("app.worker", logging.INFO, __file__, 1, "Job completed", (), None)
+    captured = (handler, record, "Job completed", "worker", _Closed(), context.get_current())
+    BACKGROUND.submit(write_record, captured)
+    flush_logs()
+    assert handler.failed == [record]
+    assert [log.log_record.body for log in exported.get_finished_logs()] == ["Job completed"]
+
+
+def test_the_lines_before_a_record_that_waits_for_room_in_the_export_queue_do_not_wait_with_it() -> None:
+    gate, stream, seen = QueueGate(max_wait_s=5), io.StringIO(), []
+    full = SimpleNamespace(_queue=deque([None]), _max_queue_size=1, _worker_awaken=threading.Event())
+
+    def make_room() -> None:
+        seen.append(stream.getvalue())  # while the job below waits
+        full._queue.clear()
+
+    def job(_: None) -> None:
+        BACKGROUND.write(stream, "before\n", print, None)
+        threading.Timer(0.3, make_room).start()
+        assert gate.admit(full)
+
+    BACKGROUND.submit(job, None)
+    flush_logs()
+    assert seen == ["before\n"]

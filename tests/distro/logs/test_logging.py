@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import baggage, context
+from opentelemetry import baggage, context, trace
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
@@ -141,6 +142,35 @@ def test_ids_come_from_the_current_trace_and_baggage(
     assert record["span_id"] == format(span.get_span_context().span_id, "016x")
     assert record["correlation_id"].replace("-", "") == trace_hex
     assert (record["job_id"], record["user_id_hash"]) == (JOB_ID, "a3f2b8c1d4e5f6a7")
+
+
+def test_each_line_gets_the_ids_of_its_own_context_however_contexts_alternate(
+    use_settings: object, logger_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracer, log = TracerProvider().get_tracer("test"), get_worker_logger(logger_name)
+    other_job = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
+    with tracer.start_as_current_span("a") as span_a:
+        log.info("a")
+    with tracer.start_as_current_span("b") as span_b:
+        log.info("b", extra={"correlation_id": other_job})  # inside a span the trace's id wins
+    token = context.attach(baggage.set_baggage(vocab.BAGGAGE_CORRELATION_ID, other_job,
+                                               baggage.set_baggage(vocab.BAGGAGE_JOB_ID, JOB_ID)))
+    try:
+        log.info("baggage only")
+        log.info("own job id", extra={"job_id": other_job})  # the call's value wins over baggage
+    finally:
+        context.detach(token)
+    log.info("nothing")
+    with trace.use_span(span_a):  # the same span again, in a new context object
+        log.info("a again")
+    records = parse_lines(stdout_of(capsys))
+    ids = [(r.get("span_id"), r.get("correlation_id"), r.get("job_id")) for r in records]
+    spelled = [(format(s.get_span_context().span_id, "016x"),
+                str(uuid.UUID(int=s.get_span_context().trace_id))) for s in (span_a, span_b)]
+    assert ids == [
+        (*spelled[0], None), (*spelled[1], None), (None, other_job, JOB_ID), (None, other_job, other_job),
+        (None, None, None), (*spelled[0], None),
+    ]
 
 
 def test_the_line_says_what_the_call_saw_even_when_the_background_thread_writes_it_later(

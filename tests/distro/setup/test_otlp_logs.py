@@ -14,6 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
+from rythmiq_otel.distro.setup import _otlp_logs, _otlp_wire
 from rythmiq_otel.distro.setup._otlp_logs import _direct, encode_logs_request
 from rythmiq_otel.distro.setup._resource import HashedOnceResource
 
@@ -142,3 +143,81 @@ def test_the_distros_own_records_take_the_direct_path_and_match() -> None:
     assert _direct(readable) is not None
     for _ in range(2):  # the second time through the (key, string) cache
         assert _decoded(encode_logs_request([readable, readable])) == encode_logs([readable, readable])
+
+
+# Values whose equality does not decide their bytes, or which a cache keyed on equality could confuse.
+_LOOKALIKES: list[Any] = [
+    True, 1, 1.0, "1", False, 0, 0.0, -0.0, "", math.nan, 2**63, -(2**63) - 1, 2**63 - 1, b"1", None,
+    ["1"], {"1": 1}, "héllo", "日本語", "surrogate \udcff",
+]
+
+
+def _lookalike_record(value: Any, **fields: Any) -> ReadableLogRecord:
+    record = LogRecord(
+        timestamp=fields.get("timestamp", 1_764_000_000_000_000_000),
+        observed_timestamp=1_764_000_000_000_000_001,
+        trace_id=fields.get("trace_id", 7),
+        span_id=1,
+        trace_flags=fields.get("trace_flags", TraceFlags(1)),
+        severity_text=fields.get("severity_text", "INFO"),
+        severity_number=fields.get("severity_number", SeverityNumber.INFO),
+        body=fields.get("body", "same body"),
+        attributes={"k": value, "stage": "ocr"},
+        event_name=fields.get("event_name", "stage.completed"),
+    )
+    scope = InstrumentationScope("rythmiq_otel")
+    return ReadableLogRecord(record, Resource({"service.name": "worker"}), scope)
+
+
+@pytest.mark.parametrize("order", range(6))
+def test_cached_pieces_never_stand_in_for_an_equal_but_different_value(order: int) -> None:
+    """One key, values that compare equal across types (True == 1 == 1.0, 0.0 == -0.0), in every order and
+    across batches, with the header and body caches varied alongside: each decodes to upstream's."""
+    values = list(_LOOKALIKES)
+    random.Random(order).shuffle(values)
+    variants = [
+        {},
+        {"trace_flags": TraceFlags(0)},
+        {"trace_flags": 1},
+        {"severity_number": SeverityNumber.WARN, "severity_text": "WARN"},
+        {"event_name": None, "severity_text": None},
+        {"body": ""},
+        {"body": "日本語 body"},
+        {"timestamp": 0, "trace_id": 0},
+    ]
+    for start in range(0, len(values), 5):  # several batches: the caches outlive one
+        batch = [
+            _lookalike_record(value, **variants[(start + i) % len(variants)])
+            for i, value in enumerate(values[start : start + 5])
+        ]
+        assert _decoded(encode_logs_request(batch)) == encode_logs(batch)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"timestamp": -1}, {"timestamp": 2**64}, {"trace_id": 2**128}, {"trace_id": -5}],
+)
+def test_a_field_out_of_range_is_refused_as_upstream_refuses_it(fields: dict[str, Any]) -> None:
+    batch = [_lookalike_record("v"), _lookalike_record("v", **fields)]
+    with pytest.raises(Exception) as upstream:  # whatever upstream raises, so must we
+        encode_logs(batch)
+    with pytest.raises(type(upstream.value), match=re.escape(str(upstream.value))):
+        encode_logs_request(batch)
+
+
+def test_a_full_cache_is_cleared_and_keeps_encoding_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_otlp_wire, "CACHE_SIZE", 3)
+    batch = [_lookalike_record(f"value {i}", body=f"body {i % 4}") for i in range(20)]
+    for _ in range(2):
+        assert _decoded(encode_logs_request(batch)) == encode_logs(batch)
+    assert len(_otlp_logs._pairs) <= 3 and len(_otlp_logs._bodies) <= 3
+
+
+def test_resources_and_scopes_that_compare_equal_keep_their_own_bytes_across_batches() -> None:
+    """The envelope cache goes by identity: ``Resource({"a": True}) == Resource({"a": 1})``."""
+    scopes = [InstrumentationScope("s", "1"), InstrumentationScope("s", "1", None, {"k": 1})]
+    for resource in (Resource({"a": True}), Resource({"a": 1}), Resource({"a": 1.0}), Resource({"a": True})):
+        for scope in scopes:
+            record = LogRecord(body="b", attributes={"k": "v"})
+            batch = [ReadableLogRecord(record, resource, scope) for _ in range(2)]
+            assert _decoded(encode_logs_request(batch)) == encode_logs(batch)

@@ -114,3 +114,25 @@ def test_the_distros_spans_take_the_direct_path() -> None:
     ]
     assert len(shaped) >= 10
     assert all(_direct(span) is not None for span in shaped)
+
+
+def test_cached_pieces_never_stand_in_for_an_equal_but_different_value() -> None:
+    """The same attribute key with values equal across types, names, kinds and statuses that repeat with
+    small differences, over several batches: each decodes to upstream's."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource({"service.name": "worker"}), shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("rythmiq_otel")
+    values: list[Any] = [True, 1, 1.0, "1", False, 0, 0.0, -0.0, "", float("nan"), 2**63 - 1, "日本語", b"1"]
+    statuses = [None, Status(StatusCode.OK), Status(StatusCode.ERROR, "1"), Status(StatusCode.ERROR, "")]
+    for index, value in enumerate(values * 2):
+        span = tracer.start_span(
+            ["stage ocr", "stage 1", ""][index % 3], kind=list(SpanKind)[index % 5], attributes={"k": value}
+        )
+        if statuses[index % 4] is not None:
+            span.set_status(statuses[index % 4])
+        span.end()
+    spans = list(memory.get_finished_spans())
+    for start in range(0, len(spans), 4):
+        batch = spans[start : start + 4]
+        assert ExportTraceServiceRequest.FromString(encode_spans_request(batch)) == encode_spans(batch)

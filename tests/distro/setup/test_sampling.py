@@ -7,11 +7,11 @@ import random
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from rythmiq_otel.distro.context._correlation import new_trace_id
-from rythmiq_otel.distro.setup._sampling import UuidTraceIdRatioSampler, build_sampler
+from rythmiq_otel.distro.setup._sampling import OneLookupParentBased, UuidTraceIdRatioSampler, build_sampler
 
 IDS = 20_000
 
@@ -84,3 +84,30 @@ def test_parent_based_ratio_follows_a_sampled_parent_even_when_the_ratio_is_zero
 )
 def test_sampler_names_map_to_samplers(name: str, description: str) -> None:
     assert build_sampler(name, 0.25).get_description().startswith(description)
+
+
+def _parents() -> list[object]:
+    """Every kind of parent a span can have: none, invalid, remote and local, sampled and not, with state."""
+    state = TraceState([("vendor", "value")])
+    contexts: list[object] = [None, trace.set_span_in_context(NonRecordingSpan(trace.INVALID_SPAN_CONTEXT))]
+    for remote in (True, False):
+        for flags in (TraceFlags.DEFAULT, TraceFlags.SAMPLED):
+            parent = SpanContext(new_trace_id(), 7, is_remote=remote, trace_flags=TraceFlags(flags),
+                                 trace_state=state)
+            contexts.append(trace.set_span_in_context(NonRecordingSpan(parent)))
+    return contexts
+
+
+@pytest.mark.parametrize("root", [ALWAYS_ON, ALWAYS_OFF, UuidTraceIdRatioSampler(0.5)])
+def test_one_lookup_parent_based_decides_exactly_as_upstream_parent_based(root: Sampler) -> None:
+    ours, upstream = OneLookupParentBased(root), ParentBased(root)
+    ids = _uuid_ids(seed=13)[:200]
+    for context in _parents():
+        for trace_id in ids:
+            for attributes in (None, {"a": 1}):
+                got = ours.should_sample(context, trace_id, "span", attributes=attributes)
+                expected = upstream.should_sample(context, trace_id, "span", attributes=attributes)
+                assert (got.decision, dict(got.attributes), got.trace_state) == (
+                    expected.decision, dict(expected.attributes), expected.trace_state
+                )
+    assert ours.get_description() == upstream.get_description()

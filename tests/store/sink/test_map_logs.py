@@ -3,7 +3,9 @@ with a counted reason while the rest of the batch still maps."""
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 import time
 import uuid
 from typing import Any
@@ -11,10 +13,12 @@ from typing import Any
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from rythmiq_otel.store.sink._context import MapContext
-from rythmiq_otel.store.sink._map_logs import log_rows
+from rythmiq_otel.store.sink._map_logs import _log_row, log_rows
+from rythmiq_otel.store.sink._origin import item_rows
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._rows import LogRow
 from rythmiq_otel.store.sink._values import MAX_DEPTH, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
+from rythmiq_otel.store.sink._wire_attributes import LogsWire, WireAttributes, as_wire
 from tests.store.sink import otlp_builders as otlp
 
 JOB = "550e8400-e29b-41d4-a716-446655440000"
@@ -165,3 +169,90 @@ def test_service_falls_back_to_service_name_without_the_rythmiq_prefix() -> None
                               resource={"rythmiq.service": "", "service.name": "billing"})
     [row_other] = log_rows(other, MapContext(scrubber=PiiLayer()))
     assert (row.service, row_other.service) == ("webhook", "billing")
+
+
+def _mixed_records(seed: int, count: int) -> list[LogRecord]:
+    """Mostly the common shape (clean values that repeat), and in some records every kind of value each
+    path has to get right: (clean values, hostile values) per attribute."""
+    rng = random.Random(seed)
+    now = time.time_ns()
+    values: dict[str, tuple[list[Any], list[Any]]] = {
+        "job_id": ([JOB, str(uuid.UUID(int=7))], [JOB.upper(), "not-a-uuid", 12]),
+        "correlation_id": ([str(uuid.UUID(bytes=TRACE))], ["x"]),
+        "stage": (["ocr", "OCR", "FETCH", ""], ["s" * 300, "a\x00b"]),
+        "error_stage": (["ocr", "Enhancement"], ["e" * 300]),
+        "latency_ms": ([12.5, "7", True, 3], ["fast", 1e200]),
+        "cpu_seconds": ([0.25, 0.5, rng.random()], [float("nan")]),
+        "http_status": ([200, "404"], [2**40, "x"]),
+        "error_code": (["OCR_TIMEOUT"], ["e" * 300, "e\x00"]),
+        "user_id_hash": (["a3f2b8c1d4e5f6a7", 5], []),
+        "http_path": (["/jobs"], ["/users/bob@example.com"]),
+        "event.name": (["stage.completed", "job.started"], ["", 5, "n" * 300, "job\x00started",
+                                                            "mail bob@example.com"]),
+        "extra.processing_path": (["standard"], ["p" * 300]),
+        "extra.page_count": ([3, 4.5, rng.randint(0, 99)], []),
+        "extra.a.b": ([1], ["deep"]),
+        "extra.email": ([], ["bob@example.com"]),
+        "user.email": ([], ["alice@example.com"]),
+        "service": ([], ["api", 3]),
+        "note": (["plain", rng.random()], ["call 555-123-4567", "v" * (MAX_VALUE_CHARS + 5)]),
+        "tags": ([], [["a", "b"], {"k": "v"}, b"\x00\x01"]),
+        "flag": ([True, False, 0], []),
+    }
+    messages = (["Stage completed", "Job started", ""],
+                ["mail bob@example.com", "nul\x00here", "m" * (MAX_MESSAGE_CHARS + 3), {"structured": [1]},
+                 b"bytes"])
+
+    def pick(choices: tuple[list[Any], list[Any]]) -> Any:
+        clean, hostile = choices
+        return rng.choice(hostile if not clean or (hostile and rng.random() < 0.04) else clean)
+
+    records = []
+    for i in range(count):
+        keys = [key for key in rng.sample(sorted(values), rng.randint(0, 9))
+                if values[key][0] or rng.random() < 0.1]
+        attributes = {key: pick(values[key]) for key in keys}
+        record = otlp.log_record(
+            pick(messages), level=rng.choice(["INFO", "ERROR", "FATAL", "warning", "??"]),
+            time_ns=pick(([now - i], [0, now + 10**18])),
+            observed_ns=pick(([now - i, now - i - 1], [0])),
+            attributes=attributes,
+            trace_id=pick(([TRACE, b"", bytes(16)], [b"\x01" * 5])),
+            span_id=pick(([b"\x02" * 8, b"", bytes(8)], [b"\x03" * 9])),
+        )
+        if rng.random() < 0.3:
+            record.event_name = pick((["job.created", ""], ["e\x00", "x" * 300, "bob@example.com"]))
+        if keys and rng.random() < 0.03:  # a repeated key: the last value wins
+            record.attributes.extend(otlp.key_values({keys[0]: pick(values[keys[0]])}))
+        records.append(record)
+    return records
+
+
+def test_the_fast_path_gives_the_rows_and_counts_of_the_general_path() -> None:
+    """Every record through ``_LogRows`` (which remembers attributes, messages and names across the
+    request and sends anything unusual to the general path) equals the same record through the general
+    path alone, rows and every tally alike."""
+    rejected = 0
+    for seed in range(8):
+        request = otlp.logs_request(_mixed_records(seed, 600), resource={"host.name": "w1"})
+        fast_ctx = MapContext(scrubber=PiiLayer())
+        fast = list(log_rows(request, fast_ctx))
+        general_ctx = MapContext(scrubber=PiiLayer(), horizon_ns=fast_ctx.horizon_ns)
+        general = list(item_rows(
+            as_wire(request, LogsWire).resource_logs, "scope_logs", "log_records", general_ctx,
+            functools.partial(_log_row, attributes=WireAttributes(general_ctx)),
+        ))
+        assert fast == general
+        assert (fast_ctx.repairs, fast_ctx.redactions, fast_ctx.rejected, fast_ctx.first_error) == (
+            general_ctx.repairs, general_ctx.redactions, general_ctx.rejected, general_ctx.first_error)
+        assert fast_ctx.redactions and fast_ctx.repairs
+        rejected += fast_ctx.rejected["logs"]
+    assert rejected
+
+
+def test_a_value_hidden_behind_a_repeated_key_is_still_judged_when_it_comes_alone() -> None:
+    first = otlp.log_record("m", attributes={"note": "bob@example.com"})
+    first.attributes.extend(otlp.key_values({"note": "clean"}))
+    rows, ctx = _map(first, otlp.log_record("m", attributes={"note": "bob@example.com"}))
+    assert [json.loads(row.attributes)["note"] for row in rows] == ["clean", "[REDACTED:email]"]
+    assert ctx.redactions == {"attributes.note:email": 1}
