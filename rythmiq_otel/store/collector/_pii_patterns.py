@@ -360,7 +360,7 @@ def transform_yaml() -> str:
             _key_statements("body", " where IsMap(body)"),
             [f"IsMap(body) and {_keys_condition('body')}"],
         ),
-        *_group("log", _value_statements("body", " where IsMap(body)")),
+        *_group("log", _value_statements("body", " where IsMap(body)"), ["IsMap(body)"]),
         *_group(
             "log",
             _text_statements("body", " where IsString(body)"),
