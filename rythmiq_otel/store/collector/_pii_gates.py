@@ -49,6 +49,12 @@ _SEMCONV_KEYS: Final = (
     "otel.scope.name", "otel.scope.version", "thread.id", "thread.name", "code.function",
     "code.function.name", "code.namespace", "code.lineno", "code.line.number", "code.column.number",
     "event.name", "log.iostream", "status", "outcome",
+    # HTTP server and client spans: their values (URLs, addresses) still go through the value rules.
+    "http.url", "http.target", "http.host", "http.server_name", "http.user_agent", "http.response.start",
+    "url.full", "url.path", "url.query", "url.domain", "url.port", "server.address", "net.host.name",
+    "net.host.port", "net.peer.name", "net.peer.port", "net.sock.peer.port", "network.peer.port",
+    "network.local.port", "user_agent.original", "exception.message", "exception.stacktrace",
+    "db.statement", "db.namespace", "db.name",
 )
 
 
