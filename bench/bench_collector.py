@@ -9,6 +9,8 @@ process. CPU is the collector process's user + system time from /proc, from the 
 exporter has sent every item (its own ``otelcol_exporter_sent_*`` counters). Run::
 
     .venv/bin/python bench/bench_collector.py --batches 100 --batch 512 --rounds 5
+    git show main:collector/config.yaml > /tmp/config-main.yaml
+    .venv/bin/python bench/bench_collector.py --baseline /tmp/config-main.yaml  # and main's config
 
 Needs the collector binary (``rythmiq-otel collector build`` or ``RYTHMIQ_COLLECTOR_BIN``).
 """
@@ -73,8 +75,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=100, help="requests per signal per round")
     parser.add_argument("--batch", type=int, default=512, help="items per request")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each running both collectors")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each running every collector")
+    parser.add_argument(
+        "--baseline", type=Path, help="another config to run side by side (e.g. main's config.yaml); "
+        "the table adds its column and the ratio of collector/config.yaml to it",
+    )
     args = parser.parse_args()
+    if args.baseline is not None and not args.baseline.is_file():
+        raise SystemExit(f"--baseline {args.baseline}: no such file")
     binary = find_binary()
     if binary is None:
         raise SystemExit("no collector binary: run `rythmiq-otel collector build` first")
@@ -83,6 +91,8 @@ def main() -> None:
     results: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch, discard_endpoint() as endpoint:
         configs = {"with transform/pii": CONFIG, "without": config_without_pii(Path(scratch))}
+        if args.baseline is not None:
+            configs = {"baseline": args.baseline.resolve(), **configs}
         for round_number in range(args.rounds):
             for variant, config in configs.items():
                 collector = CollectorProcess(
@@ -100,13 +110,18 @@ def main() -> None:
             print(f"round {round_number + 1} (load average {os.getloadavg()[0]:.1f})", flush=True)
     print(f"# {args.batches} requests x {args.batch} items per signal, {args.rounds} rounds; medians")
     print()
-    print("| signal | with transform/pii, µs CPU per item | without | ratio |")
-    print("| --- | ---: | ---: | ---: |")
+    base = ["baseline, µs CPU per item", "with transform/pii", "without", "with / baseline", "with / without"]
+    columns = base if args.baseline is not None else [base[1] + ", µs CPU per item", base[2], base[4]]
+    print("| signal | " + " | ".join(columns) + " |")
+    print("| --- |" + " ---: |" * len(columns))
     for signal in SIGNALS:
-        with_pii = statistics.median(results[("with transform/pii", signal)])
-        without = statistics.median(results[("without", signal)])
-        print(f"| {signal} | {with_pii:.1f} | {without:.1f} | {with_pii / without:.2f}x |")
-
+        median = {variant: statistics.median(results[(variant, signal)]) for variant in configs}
+        with_pii, without = median["with transform/pii"], median["without"]
+        cells = [f"{with_pii:.1f}", f"{without:.1f}", f"{with_pii / without:.2f}x"]
+        if args.baseline is not None:
+            baseline = median["baseline"]
+            cells = [f"{baseline:.1f}", *cells[:2], f"{with_pii / baseline:.3f}x", cells[2]]
+        print(f"| {signal} | " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()

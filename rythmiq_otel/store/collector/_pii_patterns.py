@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from rythmiq_otel import _pii_values, pii
+from rythmiq_otel.store.collector import _pii_gates
 
 _SEP: Final = "[^a-z0-9]?"
 _SEGMENT_START: Final = r"(?:^|[.])"
@@ -235,8 +236,9 @@ def _yaml(statement: str) -> str:
     return "'" + statement.replace("'", "''") + "'"
 
 
-def _map_statements(target: str, where: str = "") -> list[str]:
-    """Delete blocked keys of the map ``target`` (safe keys set aside), then mask its string values."""
+def _key_statements(target: str, where: str = "") -> list[str]:
+    """Delete the blocked keys of the map ``target``; for attributes, hash a raw ``user_id`` first and set
+    aside the safe keys the pattern also matches, then put them back."""
     restored = restored_safe_keys() if target == "attributes" else []
     statements = []
     if target == "attributes":
@@ -248,14 +250,27 @@ def _map_statements(target: str, where: str = "") -> list[str]:
     statements += [f'set(cache["{k}"], attributes["{k}"]) where attributes["{k}"] != nil' for k in restored]
     statements.append(f"delete_matching_keys({target}, {_ottl(key_pattern())}){where}")
     statements += [f'set(attributes["{k}"], cache["{k}"]) where cache["{k}"] != nil' for k in restored]
+    return statements
+
+
+#: Where the values gate's verdict is kept. A gate that fails to evaluate (``String`` refuses a NaN double)
+#: leaves it unset, and ``!= true`` then runs the detectors: the gate fails safe.
+_CLEAN: Final = 'cache["pii_clean"]'
+
+
+def _value_statements(target: str, where: str = "") -> list[str]:
+    """Mask the string values of the map ``target``, unless the values gate vouches for all of them."""
+    guard = f"{where} and {_CLEAN} != true" if where else f" where {_CLEAN} != true"
     replacements = [(prose[1], prose[2]) for prose in VALUE_PATTERNS[:1]]
     replacements += [(kv_pattern(), KV_REPLACEMENT)]
     replacements += [(pattern, replacement) for _, pattern, replacement in VALUE_PATTERNS[1:]]
-    statements += [
-        f'replace_all_patterns({target}, "value", {_ottl(pattern)}, {_ottl(replacement)}){where}'
-        for pattern, replacement in replacements
+    return [
+        f"set({_CLEAN}, IsMatch(String(Values({target})), {_ottl(_pii_gates.values_gate())})){where}",
+        *(
+            f'replace_all_patterns({target}, "value", {_ottl(pattern)}, {_ottl(replacement)}){guard}'
+            for pattern, replacement in replacements
+        ),
     ]
-    return statements
 
 
 def _text_statements(target: str, where: str = "") -> list[str]:
@@ -269,50 +284,92 @@ def _text_statements(target: str, where: str = "") -> list[str]:
     ]
 
 
-def _block(context: str, statements: list[str], anchor: str = "") -> list[str]:
-    lines = [f"      - context: {context}", f"        statements:{anchor}"]
-    return lines + [f"          - {_yaml(statement)}" for statement in statements]
+def _keys_condition(target: str) -> str:
+    """True unless every key of ``target`` is one no key rule matches."""
+    gate = _pii_gates.keys_gate(re.compile(key_pattern()))
+    return f"not IsMatch(String(Keys({target})), {_ottl(gate)})"
+
+
+def _text_condition(target: str) -> str:
+    """True unless ``target`` has a form no value detector matches."""
+    return f"not IsMatch({target}, {_ottl(_pii_gates.text_gate())})"
+
+
+def _group(
+    context: str,
+    statements: list[str] | str,
+    conditions: list[str] | str = "",
+    *,
+    anchors: tuple[str, str] = ("", ""),
+) -> list[str]:
+    """One statement group; a ``str`` for statements or conditions is a YAML alias (``*name``)."""
+    lines = [f"      - context: {context}"]
+    fields = zip(("conditions", "statements"), (conditions, statements), anchors, strict=True)
+    for field, body, anchor in fields:
+        if isinstance(body, str):
+            lines += [f"        {field}: {body}"] if body else []
+        else:
+            lines.append(f"        {field}:{f' &{anchor}' if anchor else ''}")
+            lines += [f"          - {_yaml(item)}" for item in body]
+    return lines
+
+
+def _attribute_groups(context: str, *, first: bool = False) -> list[str]:
+    """The keys group (gated) and the values group of a context's ``attributes``; anchored where first."""
+    if first:
+        return [
+            *_group(context, _key_statements("attributes"), [_keys_condition("attributes")],
+                    anchors=("pii_keys_gate", "pii_keys")),
+            *_group(context, _value_statements("attributes"), anchors=("", "pii_values")),
+        ]
+    return [*_group(context, "*pii_keys", "*pii_keys_gate"), *_group(context, "*pii_values")]
+
+
+def _name_group(context: str, *, first: bool = False) -> list[str]:
+    if first:
+        return _group(context, _text_statements("name"), [_text_condition("name")],
+                      anchors=("pii_name_gate", "pii_name"))
+    return _group(context, "*pii_name", "*pii_name_gate")
 
 
 def transform_yaml() -> str:
     """The ``transform/pii`` processor of ``collector/config.yaml``, as the config carries it."""
-    attributes = _map_statements("attributes")
     lines = [
         "  transform/pii:",
         "    error_mode: ignore",
         "    trace_statements:",
-        *_block("resource", attributes, " &pii_attributes"),
-        "      - context: scope",
-        "        statements: *pii_attributes",
-        *_block("scope", _text_statements("name")),
-        "      - context: span",
-        "        statements: *pii_attributes",
-        *_block("span", _text_statements("name")),
-        "      - context: spanevent",
-        "        statements: *pii_attributes",
-        *_block("spanevent", _text_statements("name")),
+        *_attribute_groups("resource", first=True),
+        *_attribute_groups("scope"),
+        *_name_group("scope", first=True),
+        *_attribute_groups("span"),
+        *_name_group("span"),
+        *_attribute_groups("spanevent"),
+        *_name_group("spanevent"),
         "    metric_statements:",
-        "      - context: resource",
-        "        statements: *pii_attributes",
-        *_block("metric", _text_statements("name")),
-        "      - context: datapoint",
-        "        statements: *pii_attributes",
+        *_attribute_groups("resource"),
+        *_name_group("metric"),
+        *_attribute_groups("datapoint"),
         "    log_statements:",
-        "      - context: resource",
-        "        statements: *pii_attributes",
-        "      - context: scope",
-        "        statements: *pii_attributes",
-        *_block("scope", _text_statements("name")),
-        "      - context: log",
-        "        statements: *pii_attributes",
-        "      # The body: a string is scanned as text; a map body (structured logs) like attributes.",
-        *_block(
+        *_attribute_groups("resource"),
+        *_attribute_groups("scope"),
+        *_name_group("scope"),
+        *_attribute_groups("log"),
+        "      # The body: a map body (structured logs) like attributes; a string is scanned as text.",
+        *_group(
             "log",
-            [
-                *_map_statements("body", " where IsMap(body)"),
-                *_text_statements("body", " where IsString(body)"),
-                *_text_statements("event_name", ' where event_name != ""'),
-            ],
+            _key_statements("body", " where IsMap(body)"),
+            [f"IsMap(body) and {_keys_condition('body')}"],
+        ),
+        *_group("log", _value_statements("body", " where IsMap(body)"), ["IsMap(body)"]),
+        *_group(
+            "log",
+            _text_statements("body", " where IsString(body)"),
+            [f"IsString(body) and {_text_condition('body')}"],
+        ),
+        *_group(
+            "log",
+            _text_statements("event_name", ' where event_name != ""'),
+            [f'event_name != "" and {_text_condition("event_name")}'],
         ),
     ]
     return "\n".join(lines) + "\n"
