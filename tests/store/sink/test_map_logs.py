@@ -10,8 +10,10 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
+from rythmiq_otel import pii
 from rythmiq_otel.store.sink._context import MapContext
 from rythmiq_otel.store.sink._map_logs import _log_row, log_rows
 from rythmiq_otel.store.sink._origin import item_rows
@@ -181,9 +183,9 @@ def _mixed_records(seed: int, count: int) -> list[LogRecord]:
         "correlation_id": ([str(uuid.UUID(bytes=TRACE))], ["x"]),
         "stage": (["ocr", "OCR", "FETCH", ""], ["s" * 300, "a\x00b"]),
         "error_stage": (["ocr", "Enhancement"], ["e" * 300]),
-        "latency_ms": ([12.5, "7", True, 3], ["fast", 1e200]),
+        "latency_ms": ([12.5, "7", True, 3, -0.0], ["fast", 1e200, -(2**63), "nan", "1e101"]),
         "cpu_seconds": ([0.25, 0.5, rng.random()], [float("nan")]),
-        "http_status": ([200, "404"], [2**40, "x"]),
+        "http_status": ([200, "404"], [2**40, "x", 2**31, -(2**31) - 1, 2**63 - 1]),
         "error_code": (["OCR_TIMEOUT"], ["e" * 300, "e\x00"]),
         "user_id_hash": (["a3f2b8c1d4e5f6a7", 5], []),
         "http_path": (["/jobs"], ["/users/bob@example.com"]),
@@ -198,6 +200,12 @@ def _mixed_records(seed: int, count: int) -> list[LogRecord]:
         "note": (["plain", rng.random()], ["call 555-123-4567", "v" * (MAX_VALUE_CHARS + 5)]),
         "tags": ([], [["a", "b"], {"k": "v"}, b"\x00\x01"]),
         "flag": ([True, False, 0], []),
+        # Edges of every wire type, keys that differ only in case or are empty, and doubles the decoder
+        # reads itself (``decode_pair``): each must map alike on both paths.
+        "Stage": (["OCR"], []),
+        "": (["empty key"], []),
+        "big": ([2**63 - 1, -(2**63), -0.0, 5e-324, 1.7976931348623157e308], [float("inf"), float("-inf")]),
+        "é.ключ": (["ünïcode ✓"], []),
     }
     messages = (["Stage completed", "Job started", ""],
                 ["mail bob@example.com", "nul\x00here", "m" * (MAX_MESSAGE_CHARS + 3), {"structured": [1]},
@@ -228,16 +236,18 @@ def _mixed_records(seed: int, count: int) -> list[LogRecord]:
     return records
 
 
-def test_the_fast_path_gives_the_rows_and_counts_of_the_general_path() -> None:
+@pytest.mark.parametrize("mode", pii.EXTRA_MODES)
+def test_the_fast_path_gives_the_rows_and_counts_of_the_general_path(mode: str) -> None:
     """Every record through ``_LogRows`` (which remembers attributes, messages and names across the
     request and sends anything unusual to the general path) equals the same record through the general
-    path alone, rows and every tally alike."""
+    path alone, rows and every tally alike, in both ``extra`` modes of the PII layer."""
     rejected = 0
     for seed in range(8):
         request = otlp.logs_request(_mixed_records(seed, 600), resource={"host.name": "w1"})
-        fast_ctx = MapContext(scrubber=PiiLayer())
+        fast_ctx = MapContext(scrubber=PiiLayer(pii.Scrubber(extra_mode=mode)))
         fast = list(log_rows(request, fast_ctx))
-        general_ctx = MapContext(scrubber=PiiLayer(), horizon_ns=fast_ctx.horizon_ns)
+        general_ctx = MapContext(scrubber=PiiLayer(pii.Scrubber(extra_mode=mode)),
+                                 horizon_ns=fast_ctx.horizon_ns)
         general = list(item_rows(
             as_wire(request, LogsWire).resource_logs, "scope_logs", "log_records", general_ctx,
             functools.partial(_log_row, attributes=WireAttributes(general_ctx)),

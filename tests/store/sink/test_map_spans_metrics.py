@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import time
+from typing import Any
 
 import pytest
 
@@ -186,3 +188,60 @@ def test_exponential_and_summary_points_are_validated_too() -> None:
     ctx = _ctx()
     assert list(metric_point_rows(otlp.metrics_request([exp, summary]), ctx)) == []
     assert ctx.repairs["histogram_count_mismatch"] == 1 and ctx.repairs["non_finite_value"] == 1
+
+
+# Attribute values clean and hostile, some only PII outside a CLIENT span (a server address).
+_ATTRIBUTE_POOL: dict[str, list[Any]] = {
+    "job_id": ["550e8400-e29b-41d4-a716-446655440000", "nope"],
+    "http.route": ["/jobs", "/users/bob@example.com"],
+    "server.address": ["10.1.2.3", "api.internal"],
+    "net.peer.name": ["10.1.2.3"],
+    "user.email": ["jane@example.com"],
+    "note": ["plain", "call 555-123-4567", "nul\x00here", 0.5, float("nan"), 2**63 - 1, -(2**63)],
+    "tags": [["a", 1], {"k": "v"}, b"\x00\x01"],
+    "Note": ["plain"],
+    "": ["empty key"],
+}
+
+
+def _random_attributes(rng: random.Random) -> list[tuple[str, Any]]:
+    keys = rng.sample(sorted(_ATTRIBUTE_POOL), rng.randint(0, 5))
+    pairs = [(key, rng.choice(_ATTRIBUTE_POOL[key])) for key in keys]
+    if pairs and rng.random() < 0.1:  # a repeated key: the last value wins
+        pairs.append((pairs[0][0], rng.choice(_ATTRIBUTE_POOL[pairs[0][0]])))
+    return pairs
+
+
+def _with_pairs(target: Any, pairs: list[tuple[str, Any]]) -> None:
+    for key, value in pairs:
+        target.attributes.extend(otlp.key_values({key: value}))
+
+
+def _tallies(ctx: MapContext) -> tuple[object, ...]:
+    return ctx.repairs, ctx.redactions, ctx.rejected
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_attributes_remembered_across_a_request_change_no_span_and_no_point(seed: int) -> None:
+    """Spans and points mapped in one request (each distinct attribute decoded and judged once, CLIENT
+    spans apart) equal the same items mapped one request each, rows and tallies alike."""
+    rng = random.Random(seed)
+    now = time.time_ns()
+    spans, points = [], []
+    for index in range(300):
+        span = otlp.span("s", trace_id=TRACE, span_id=index.to_bytes(8, "big"), kind=rng.choice([2, 3]),
+                         start_ns=now - index)
+        _with_pairs(span, _random_attributes(rng))
+        spans.append(span)
+        metric = otlp.sum_metric("rythmiq_things_total", [(now - 10**9, now - index, 1.0, {})])
+        _with_pairs(metric.sum.data_points[0], _random_attributes(rng))
+        points.append(metric)
+    for mapper, request_of, items in ((span_rows, otlp.spans_request, spans),
+                                      (metric_point_rows, otlp.metrics_request, points)):
+        together_ctx = _ctx()
+        together = list(mapper(request_of(items), together_ctx))
+        alone_ctx = MapContext(scrubber=PiiLayer(), horizon_ns=together_ctx.horizon_ns)
+        alone = [row for item in items for row in mapper(request_of([item]), alone_ctx)]
+        assert together == alone
+        assert _tallies(together_ctx) == _tallies(alone_ctx)
+        assert together_ctx.redactions and together_ctx.repairs
