@@ -10,10 +10,12 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
 from google.protobuf.message import Message
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 
 from rythmiq_otel.store.sink import CopyWriter, WriterUnavailable
 from rythmiq_otel.store.sink._context import MapContext
@@ -22,6 +24,7 @@ from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._pipeline import build_batch
 from rythmiq_otel.store.sink._probes import MAINTENANCE_LOCK_KEY, business_gauges, maintain_once, readiness
 from rythmiq_otel.store.sink._rows import Batch
+from rythmiq_otel.store.sink._values import MIN_TIME_NS
 from tests.store.sink import otlp_builders as otlp
 from tests.store.sink.job_events import lifecycle, new_job
 
@@ -203,3 +206,49 @@ def test_a_write_stuck_behind_a_lock_is_cancelled_and_reported_unavailable(datab
     assert waited < 5
     with psycopg.connect(database_url) as conn:
         assert [r[0] for r in conn.execute("SELECT message FROM logs")] == ["after"]
+
+
+def _read_back(url: str, table: str, rows: list[Any], order: str) -> list[list[object]]:
+    """``rows`` as Postgres returns them from ``table`` (UUIDs as text, JSON parsed), in ``order``."""
+    columns = ", ".join(rows[0]._fields)
+    with psycopg.connect(url) as conn:
+        stored = conn.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
+    return [[str(v) if isinstance(v, uuid.UUID) else v for v in row] for row in stored]
+
+
+def _as_written(row: Any) -> list[object]:
+    return [json.loads(v) if f in ("attributes", "resource", "events", "links") else v
+            for f, v in zip(row._fields, row, strict=True)]
+
+
+def test_span_and_metric_point_rows_read_back_from_postgres_equal_the_rows_written(
+    writer: CopyWriter, database_url: str
+) -> None:
+    """The binary COPY of ``spans`` and ``metric_points`` stores every column as mapped, at the edges of
+    each type: the earliest accepted time, int64 and magnitude limits, -0.0, empty arrays, NULLs, text
+    that is not ASCII and a NUL (repaired), and a CLIENT span whose server address is kept."""
+    now = time.time_ns()
+    first = MIN_TIME_NS
+    span = otlp.span("caf\u00e9 \u2603 \x00", trace_id=b"\x07" * 16, span_id=b"\x01" * 8, parent=b"\x02" * 8,
+                     start_ns=first, duration_ns=0, error=True,
+                     attributes={"job_id": str(uuid.UUID(int=2**128 - 1)), "n": -(2**63), "f": -0.0,
+                                 "list": [1, "a", [True]], "bytes": b"\x00\xff"})
+    span.events.add(time_unix_nano=first, name="e").attributes.extend(otlp.key_values({"k": 2**63 - 1}))
+    client = otlp.span("GET", trace_id=b"\x08" * 16, span_id=b"\x03" * 8, kind=3, start_ns=now,
+                       duration_ns=10**18, attributes={"server.address": "10.0.0.1"})
+    spans = _batch("traces", otlp.spans_request([span, client])).spans
+    summary = Metric(name="rythmiq_summary")
+    summary.summary.data_points.add(time_unix_nano=now, count=2**63 - 1, sum=-1e100)
+    points = _batch("metrics", otlp.metrics_request([
+        otlp.sum_metric("rythmiq_edges_total", [(0, first, -0.0, {}), (first, now, 1e100, {"a": "é"})]),
+        otlp.histogram_metric("rythmiq_h", start_ns=first, time_ns=now, bounds=[-1e100, 5e-324],
+                              counts=[2**62, 2**62 - 1, 0], total=-0.0),
+        summary,
+    ])).metric_points
+    assert len(spans) == 2 and len(points) == 4
+    writer.write(Batch(spans=spans, metric_points=points))
+    assert _read_back(database_url, "spans", spans, "span_id") == [_as_written(row) for row in spans]
+    expected = sorted(points, key=lambda row: (row.metric_name, row.time))
+    assert _read_back(database_url, "metric_points", points, "metric_name, time") == [
+        _as_written(row) for row in expected
+    ]
