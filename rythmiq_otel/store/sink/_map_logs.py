@@ -133,7 +133,9 @@ class _LogRows:
         level = self._levels.get(severity)
         if level is None:
             text = level_from(*severity)
-            level = self._levels[severity] = (text, severity[1] or _NUMBER_BY_LEVEL[text])
+            level = (text, severity[1] or _NUMBER_BY_LEVEL[text])
+            if len(self._levels) < MAX_REMEMBERED:  # severity_text is free text: bounded like the rest
+                self._levels[severity] = level
         trace_id = trace_raw.hex() if trace_raw and trace_raw != _ZERO_TRACE else None
         timestamp = from_unix_nano(time_ns)
         observed_ns = record.observed_time_unix_nano

@@ -15,12 +15,12 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from rythmiq_otel import pii
 from rythmiq_otel.store.sink._context import MapContext
-from rythmiq_otel.store.sink._map_logs import _log_row, log_rows
+from rythmiq_otel.store.sink._map_logs import _log_row, _LogRows, log_rows
 from rythmiq_otel.store.sink._origin import item_rows
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
 from rythmiq_otel.store.sink._rows import LogRow
 from rythmiq_otel.store.sink._values import MAX_DEPTH, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
-from rythmiq_otel.store.sink._wire_attributes import LogsWire, WireAttributes, as_wire
+from rythmiq_otel.store.sink._wire_attributes import MAX_REMEMBERED, LogsWire, WireAttributes, as_wire
 from tests.store.sink import otlp_builders as otlp
 
 JOB = "550e8400-e29b-41d4-a716-446655440000"
@@ -266,3 +266,21 @@ def test_a_value_hidden_behind_a_repeated_key_is_still_judged_when_it_comes_alon
     rows, ctx = _map(first, otlp.log_record("m", attributes={"note": "bob@example.com"}))
     assert [json.loads(row.attributes)["note"] for row in rows] == ["clean", "[REDACTED:email]"]
     assert ctx.redactions == {"attributes.note:email": 1}
+
+
+def test_what_the_fast_path_remembers_stays_bounded_whatever_the_request_holds() -> None:
+    """A request whose records all differ (severity texts, bodies, event names, attributes) keeps at most
+    ``MAX_REMEMBERED`` of each, like the attribute cache."""
+    count = MAX_REMEMBERED + 50
+    records = []
+    for index in range(count):
+        record = otlp.log_record(f"m{index}", attributes={"n": index})
+        record.severity_text, record.event_name = f"level {index}", f"event.n{index}"
+        records.append(record)
+    ctx = MapContext(scrubber=PiiLayer())
+    fast = _LogRows(ctx)
+    rows = list(item_rows(as_wire(otlp.logs_request(records), LogsWire).resource_logs, "scope_logs",
+                          "log_records", ctx, fast))
+    assert len(rows) == count
+    remembered = (fast._prepared, fast._messages, fast._names, fast._levels)
+    assert [len(cache) for cache in remembered] == [MAX_REMEMBERED] * 4
