@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 
 from rythmiq_otel.store.sink._context import MapContext
+from rythmiq_otel.store.sink._decode import Format, decode
 from rythmiq_otel.store.sink._map_metrics import metric_point_rows
 from rythmiq_otel.store.sink._map_spans import span_rows
 from rythmiq_otel.store.sink._pii_layer import PiiLayer
+from rythmiq_otel.store.sink._values import Repairs, hex_to_uuid_text
 from tests.store.sink import otlp_builders as otlp
 from tests.store.sink.job_events import new_job
 
@@ -245,3 +249,21 @@ def test_attributes_remembered_across_a_request_change_no_span_and_no_point(seed
         assert together == alone
         assert _tallies(together_ctx) == _tallies(alone_ctx)
         assert together_ctx.redactions and together_ctx.repairs
+
+
+@pytest.mark.parametrize("fmt", ["protobuf", "json"])
+def test_a_point_keeps_the_dedup_key_it_had_before_attributes_were_read_as_bytes(fmt: Format) -> None:
+    """The key is the MD5 of resource, scope, metric name and the point's encoding, each as the real
+    classes encode them (what ``metric_points`` rows already stored carry), whichever way the body came."""
+    now = time.time_ns()
+    request = otlp.metrics_request([otlp.sum_metric("rythmiq_jobs_total", [
+        (now - 10**9, now, 1.0, {"status": "failed", "n": 3, "f": 0.5, "list": ["a", 1]}),
+    ])])
+    body = request.SerializeToString() if fmt == "protobuf" else json_format.MessageToJson(request).encode()
+    decoded, _ = decode("metrics", body, fmt, Repairs(), wire=True)
+    [row] = metric_point_rows(decoded, _ctx())
+    resource, scope = request.resource_metrics[0], request.resource_metrics[0].scope_metrics[0]
+    metric = scope.metrics[0]
+    identity = (resource.resource.SerializeToString() + b"\x00" + scope.scope.SerializeToString() + b"\x00"
+                + metric.name.encode() + b"\x00" + metric.sum.data_points[0].SerializeToString())
+    assert row.dedup_key == hex_to_uuid_text(hashlib.md5(identity, usedforsecurity=False).hexdigest())
