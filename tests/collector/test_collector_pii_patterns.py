@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -136,3 +138,11 @@ def test_a_raw_user_id_becomes_the_spec_hash() -> None:
     statement = next(line for line in CONFIG.splitlines() if 'set(attributes["user_id_hash"]' in line)
     assert 'Substring(SHA256(String(attributes["user_id"])), 0, 16)' in statement
     assert json.dumps(pii.hash_user_id("u-42")) == '"16ec525b74b75626"'  # what the e2e test expects
+
+
+@pytest.mark.parametrize("args", [["--write"], ["--write", "no/such/config.yaml"], ["--wirte", "x.yaml"]])
+def test_the_generator_refuses_bad_arguments_in_one_line(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "rythmiq_otel.store.collector._pii_patterns", *args],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and not result.stdout, result
+    assert len(result.stderr.strip().splitlines()) == 1 and "usage" in result.stderr, result.stderr

@@ -390,8 +390,11 @@ if __name__ == "__main__":  # python -m rythmiq_otel.store.collector._pii_patter
     import sys
     from pathlib import Path
 
-    if sys.argv[1:2] == ["--write"]:
+    usage = "usage: python -m rythmiq_otel.store.collector._pii_patterns [--write CONFIG_YAML]"
+    if sys.argv[1:] == []:
+        print(transform_yaml(), end="")
+    elif len(sys.argv) == 3 and sys.argv[1] == "--write" and Path(sys.argv[2]).is_file():
         path = Path(sys.argv[2])
         path.write_text(rewrite(path.read_text()))
     else:
-        print(transform_yaml(), end="")
+        sys.exit(f"{usage} (got {' '.join(sys.argv[1:])!r}: --write takes one existing config file)")
