@@ -201,6 +201,9 @@ class Background:
                 # Only the jobs queued so far (they are the first ones: only a lock holder takes any), so a
                 # thread that never stops logging cannot keep a flush -- at exit, before fork -- running.
                 self._drain(yielding=False, limit=len(self._queue))
+                # Called from inside a job (a flush or a fork there): its batch's texts so far, even when
+                # no job was left to run (a no-op outside a batch).
+                _write_pending(state)
             finally:
                 state.busy = was_busy
 

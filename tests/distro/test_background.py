@@ -317,3 +317,18 @@ def _wait_for(condition: Callable[[], object], timeout: float = 5) -> None:
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.001)
+
+
+def test_flush_from_inside_a_job_writes_the_texts_its_batch_wrote_so_far() -> None:
+    """Even with nothing queued behind it: a job that flushes (or forks) sees its batch's lines out."""
+    background = Background()
+    stream, seen = _Stream(), []
+
+    def job(_: None) -> None:
+        background.write(stream, "before\n", print, None)
+        background.flush()
+        seen.append("".join(stream.writes))
+
+    background.submit(job, None)
+    background.flush()
+    assert seen == ["before\n"]
