@@ -31,7 +31,8 @@ Guarantees:
   ``flush()`` runs the queue on the caller and never sleeps.
 * Nothing accepted is dropped: with ``MAX_QUEUE`` jobs waiting, the caller drains the queue and runs its
   own job itself -- slower, never lossy -- and ``synchronous`` counts how often that happened.
-* ``flush()`` returns once every job queued before it has run and its writes are flushed. It runs at
+* ``flush()`` returns once every job queued before it has run and its writes are flushed, and runs no
+  job queued after it (a thread that never stops logging cannot keep it running). It runs at
   ``shutdown()``, at interpreter exit (``logging.shutdown`` flushes every handler, ``RythmiqHandler.flush``
   flushes this) and before ``fork``; a forked child starts with an empty queue and a thread of its own on
   its first job.
@@ -39,13 +40,14 @@ Guarantees:
   scrubbed) runs at once, inline, as it did before this thread existed -- queued, it could wait on the
   very drain that submits it.
 * Each job function reports its own errors (``RythmiqHandler.handleError``, a logged exception). Should
-  one raise anyway, ``threading.excepthook`` prints it once and the next job starts a new thread: no
-  later job is lost.
+  one raise anyway, ``threading.excepthook`` prints it once and a new thread runs the jobs still queued:
+  no later job is lost.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -196,28 +198,35 @@ class Background:
                     # Over the bound by one while the lock is held: runs in queue order, counted.
                     self.synchronous += 1
                     self._queue.append(job)
-                self._drain(yielding=False)
+                # Only the jobs queued so far (they are the first ones: only a lock holder takes any), so a
+                # thread that never stops logging cannot keep a flush -- at exit, before fork -- running.
+                self._drain(yielding=False, limit=len(self._queue))
+                # Called from inside a job (a flush or a fork there): its batch's texts so far, even when
+                # no job was left to run (a no-op outside a batch).
+                _write_pending(state)
             finally:
                 state.busy = was_busy
 
-    def _drain(self, *, yielding: bool) -> None:
-        """Run the queue, a batch per lock hold; ``yielding`` (the thread's own drain): sleep ``YIELD_S``
-        after a batch that left jobs queued (more came while it ran, or it was full), fewer than
-        ``YIELD_BELOW``."""
+    def _drain(self, *, yielding: bool, limit: int | None = None) -> None:
+        """Run the queue (at most ``limit`` jobs), a batch per lock hold; ``yielding`` (the thread's own
+        drain): sleep ``YIELD_S`` after a batch that left jobs queued (more came while it ran, or it was
+        full), fewer than ``YIELD_BELOW``."""
         queue = self._queue
         state = self._state
-        while queue:
+        left = sys.maxsize if limit is None else limit
+        while queue and left > 0:
             # A batch per lock hold, so a flushing caller never waits behind a long burst.
             with self._lock:
                 outer = state.pending
                 if outer is None:
                     state.pending = []
                 try:
-                    for _ in range(BATCH_JOBS):
+                    for _ in range(min(BATCH_JOBS, left)):
                         try:
                             process, payload = queue.popleft()
                         except IndexError:
                             break
+                        left -= 1
                         process(payload)
                 finally:
                     # Written whole, even by a batch inside a batch (a job that flushed): all came before.
@@ -243,9 +252,11 @@ class Background:
                         wake.clear()
                 self._idle = self._urgent = False
         finally:
-            # Only a bug in a job function gets here (``threading.excepthook`` prints it once); the next
-            # job starts a new thread, and nothing queued is lost meanwhile.
+            # Only a bug in a job function gets here (``threading.excepthook`` prints it once): a new
+            # thread runs what is still queued (a caller may have queued it without waking this one).
             self._thread = None
+            if queue:
+                self._start()
 
 
 def _write_pending(state: _ThreadState) -> None:

@@ -312,9 +312,9 @@ class ScrubbingMetricExporter(MetricExporter):
     Covered: scope and metric names, each point's attributes and its exemplars' filtered attributes (the
     measurement attributes a View's ``attribute_keys`` left out of the point). A service exports the same
     few dozen attribute sets every interval, so the sets judged clean are remembered (at most
-    ``_CLEAN_SETS_MAX``, keyed by their exact items) and a clean export is handed on as it is, without a
-    copy; every set not seen clean before is judged in full. The wrapped exporter's temporality and
-    aggregation preferences are kept (the reader reads them here).
+    ``_CLEAN_SETS_MAX``, keyed by their exact items and value types) and a clean export is handed on as
+    it is, without a copy; every set not seen clean before is judged in full. The wrapped exporter's
+    temporality and aggregation preferences are kept (the reader reads them here).
     """
 
     def __init__(self, inner: MetricExporter, scrubber: Scrubber = DEFAULT_SCRUBBER) -> None:
@@ -382,7 +382,10 @@ class ScrubbingMetricExporter(MetricExporter):
         if not attributes:
             return attributes, False
         try:
-            key: tuple[Any, ...] | None = tuple(attributes.items())
+            # The types too: ``True == 1 == 1.0``, and a boolean hides nothing where an integer is an id.
+            key: tuple[Any, ...] | None = tuple(
+                (name, type(value), value) for name, value in attributes.items()
+            )
             if key in self._clean_sets:
                 return attributes, False
         except TypeError:  # an unhashable value: judged every time

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from rythmiq_otel.distro._background import BATCH_BYTES, BATCH_JOBS, Background
 
@@ -81,6 +82,7 @@ def test_a_failing_job_is_reported_once_and_loses_no_later_job() -> None:
         assert failed.wait(5)
         background.submit(ran.append, 1)
         background.flush()
+        _wait_for(lambda: reported)  # the hook runs after the failed thread's last line
     finally:
         threading.excepthook = hook
     assert ran == [1]
@@ -229,6 +231,7 @@ def test_the_texts_of_a_batch_are_written_even_when_a_job_in_it_raises() -> None
         background.submit(_writer(background, stream, errors), "after\n")
         gate.set()
         background.flush()
+        _wait_for(lambda: reported)  # the hook runs after the failed thread's last line
     finally:
         threading.excepthook = hook
     assert "".join(stream.writes) == "before\nafter\n"
@@ -266,3 +269,66 @@ def test_an_urgent_job_that_wakes_an_idle_thread_runs_without_gathering() -> Non
         done = threading.Event()
         background.submit(lambda event: event.set(), done, urgent=True)
         assert done.wait(5)
+
+
+def test_flush_returns_once_the_jobs_queued_before_it_ran_while_another_thread_keeps_queueing() -> None:
+    """A service thread that never stops logging must not keep ``flush()`` (at exit, before fork) running."""
+    background = Background(gather_s=0)
+    ran: list[int] = []
+    last = 2000
+    helper = ThreadPoolExecutor(1)
+
+    def chain(n: int) -> None:  # each job has another thread queue the next before it returns
+        ran.append(n)
+        if n < last:
+            helper.submit(background.submit, chain, n + 1).result()
+
+    try:
+        background.submit(chain, 0)
+        background.flush()
+        flushed_after = len(ran)
+        _wait_for(lambda: len(ran) > last, timeout=30)
+    finally:
+        helper.shutdown()
+    assert flushed_after < last
+    assert ran == list(range(last + 1))
+
+
+def test_a_job_queued_behind_a_failing_one_runs_without_another_submit_or_flush() -> None:
+    background = Background()
+    go = threading.Event()
+    ran = threading.Event()
+
+    def fail(_: None) -> None:
+        go.wait(5)
+        raise RuntimeError("boom")
+
+    hook, threading.excepthook = threading.excepthook, lambda args: None
+    try:
+        background.submit(fail, None)
+        background.submit(lambda _: ran.set(), None)  # queued while ``fail`` runs
+        go.set()
+        assert ran.wait(5)
+    finally:
+        threading.excepthook = hook
+
+
+def _wait_for(condition: Callable[[], object], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def test_flush_from_inside_a_job_writes_the_texts_its_batch_wrote_so_far() -> None:
+    """Even with nothing queued behind it: a job that flushes (or forks) sees its batch's lines out."""
+    background = Background()
+    stream, seen = _Stream(), []
+
+    def job(_: None) -> None:
+        background.write(stream, "before\n", print, None)
+        background.flush()
+        seen.append("".join(stream.writes))
+
+    background.submit(job, None)
+    background.flush()
+    assert seen == ["before\n"]

@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
@@ -253,3 +254,21 @@ def test_no_canary_leaves_through_the_logs_api_the_upstream_handler_metrics_or_n
     assert clause["message"] == f"Clause read: {marker('extracted_text')}"
     extracted = next(line for line in lines if line["message"] == "Extracted")
     assert extracted["extra"] == {"vendor_name": marker("undeclared_extra"), "ocr_confidence": 0.9}
+
+
+def test_a_set_judged_clean_does_not_pass_an_equal_set_of_another_type() -> None:
+    """``{"user_id": True}`` hides nothing, ``{"user_id": 1}`` is an id: ``True == 1`` must not join them."""
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    def exported(value: object) -> Any:
+        reader = InMemoryMetricReader()
+        counter = MeterProvider(metric_readers=[reader]).get_meter("m").create_counter("jobs")
+        counter.add(1, {"user_id": value})
+        return reader.get_metrics_data()
+
+    inner = _Keep()
+    exporter = ScrubbingMetricExporter(inner)
+    exporter.export(exported(True))
+    exporter.export(exported(1))
+    point = inner.data[-1].resource_metrics[0].scope_metrics[0].metrics[0].data.data_points[0]
+    assert point.attributes["user_id"] == marker("user_id")

@@ -44,7 +44,9 @@ class BaggageSpanProcessor(SpanProcessor):
         get = entries.get
         key = (span.context.trace_id, get(vocab.BAGGAGE_JOB_ID), get(vocab.BAGGAGE_USER_ID_HASH))
         last = self._last
-        if last[0] != key:
+        # The types too: ``True == 1 == 1.0`` but they are spelled "True", "1", "1.0" (W3C baggage read
+        # off the wire is text; ``set_baggage`` takes any object).
+        if last[0] != key or type(last[0][1]) is not type(key[1]) or type(last[0][2]) is not type(key[2]):
             last = self._last = (key, _attributes(key))
         _set_new_span_attributes(span, last[1])
 

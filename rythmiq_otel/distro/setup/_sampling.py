@@ -78,10 +78,6 @@ class OneLookupParentBased(ParentBased):
     delegate by keyword for every span; this finds it once (bench/RESULTS.md, Issue 13).
     """
 
-    def __init__(self, root: Sampler) -> None:
-        super().__init__(root)
-        self._root_sampler = root
-
     def should_sample(  # noqa: PLR0917 -- the signature is the SDK Sampler interface
         self,
         parent_context: Context | None,
@@ -94,7 +90,7 @@ class OneLookupParentBased(ParentBased):
     ) -> SamplingResult:
         parent = get_current_span(parent_context).get_span_context()
         if parent is None or not parent.is_valid:
-            return self._root_sampler.should_sample(
+            return self._root.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
             )
         if parent.trace_flags.sampled:

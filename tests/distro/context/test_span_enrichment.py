@@ -114,3 +114,18 @@ def test_span_limits_in_force_are_applied_exactly_as_the_sdk_applies_them() -> N
             context.detach(token)
         assert dict(span.attributes) == dict(expected.attributes)
         assert span.dropped_attributes == expected.dropped_attributes
+
+
+def test_a_baggage_value_equal_to_the_last_one_but_of_another_type_is_spelled_as_itself() -> None:
+    """``True == 1``: the attributes remembered for job_id ``1`` are not job_id ``True``'s."""
+    tracer = _tracer().get_tracer("t")
+    seen = []
+    with tracer.start_as_current_span("root"):
+        for value in (1, True, 1.0):
+            token = context.attach(baggage.set_baggage(vocab.BAGGAGE_JOB_ID, value))
+            try:
+                with tracer.start_as_current_span("stage") as span:
+                    seen.append(span.attributes[vocab.BAGGAGE_JOB_ID])
+            finally:
+                context.detach(token)
+    assert seen == ["1", "True", "1.0"]
