@@ -927,10 +927,12 @@ class Scrubber:
             strict = _strict(prefix, key)
         skip = _SERVER_RULES if key in self._server_keys else ()
         scanned = self._scan_text(text, prefix, key, out, strict=strict, skip=skip)
-        if scanned is text and len(text) <= _CLEAN_CACHE_MAX_LEN and (
+        if scanned is text and not skip and len(text) <= _CLEAN_CACHE_MAX_LEN and (
             strict or text.count(" ") + text.count("\n") < STRICT_PROSE_WORDS - 1
         ):
-            self._remember_clean(text)  # clean under either judgement, so the one set serves both
+            # Clean under either judgement, so the one set serves both; not when a rule was skipped (a
+            # CLIENT span's server address): the set vouches for a string under any key.
+            self._remember_clean(text)
         return scanned
 
     def _remember_clean(self, text: str) -> None:

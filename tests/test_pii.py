@@ -346,6 +346,18 @@ def test_a_client_span_keeps_the_server_it_called_but_not_the_client_address() -
     assert server_side["server.address"] == marker("ip_address")
 
 
+def test_an_address_kept_under_a_server_key_is_still_masked_under_any_other_key_of_a_client_span() -> None:
+    """The IP rule skipped for a CLIENT span's server address does not make that string clean elsewhere:
+    the scrubber's memory of clean strings holds only strings every rule passed."""
+    scrubber = Scrubber()
+    for server_key in sorted(pii.SERVER_ADDRESS_KEYS):
+        kept, _ = scrubber.scrub_attributes({server_key: "203.0.113.9"}, client_span=True)
+        assert kept == {server_key: "203.0.113.9"}
+        for key in ("note", "peer", "extra.origin"):
+            scrubbed, redactions = scrubber.scrub_attributes({key: "203.0.113.9"}, client_span=True)
+            assert scrubbed == {key: marker("ip_address")} and redactions, (server_key, key)
+
+
 def test_allowlist_mode_keeps_declared_extra_keys_and_marks_the_rest() -> None:
     scrubber = Scrubber(extra_mode="allowlist", declared_extra_keys=["invoice_count"])
     fields = {"message": "done", "extra": {
