@@ -22,6 +22,14 @@ from rythmiq_otel import vocab
 from tests.seeded_job import SeededJob as Job
 
 _BOUNDARIES = (timedelta(hours=24), timedelta(days=7), timedelta(days=30))
+# The first jobs: (hours ago, status, path, temperature). Every panel of the shortest range then has rows
+# whatever the hour the seed is made at (the random part's daily shape depends on it: at some hours the
+# last 24 h held no failed or no cold job, and a panel was empty).
+_RECENT = (
+    (1.5, "failed", "standard", "cold"), (3, "completed", "fast", "warm"),
+    (5, "completed", "standard", "cold"), (7, "failed", "fast", "warm"), (9, "completed", "standard", "warm"),
+    (11, "pending", "standard", "warm"), (13, "processing", "fast", "warm"),
+)
 _MARGIN = timedelta(minutes=10)
 
 
@@ -63,16 +71,20 @@ def make_seed(now: datetime | None = None, *, jobs: int = 400, days: int = 12, s
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
     made = []
-    for _ in range(jobs):
+    for index in range(jobs):
         status = rng.choices(["completed", "failed", "pending", "processing"], [88, 8, 3, 1])[0]
         path = rng.choices(["standard", "fast"], [76, 24])[0]
         temperature = rng.choices(["warm", "cold"], [90, 10])[0]
+        offset = _offset(rng, now, days)
+        if index < len(_RECENT):
+            hours, status, path, temperature = _RECENT[index]
+            offset = timedelta(hours=hours)
         cpu = (0.8 if path == "standard" else 0.3) * rng.uniform(0.5, 1.5)
         cpu += 0.6 if temperature == "cold" else 0
         made.append(Job(
             job_id=uuid.UUID(int=rng.getrandbits(128)),
             correlation_id=uuid.UUID(int=rng.getrandbits(128)),
-            created_at=now - _offset(rng, now, days),
+            created_at=now - offset,
             status=status,
             path=path,
             temperature=temperature,
