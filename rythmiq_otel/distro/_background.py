@@ -46,6 +46,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -273,18 +274,14 @@ def _write_out(texts: list[tuple[TextIO, str, Callable[[Any], object], Any]]) ->
     A failing stream is reported once per run, by the ``on_error`` of its first text (the stdlib
     handler prints one traceback per failure; a closed stdout fails every line alike).
     """
-    start = 0
-    while start < len(texts):
-        stream, _, on_error, about = texts[start]
-        end = start + 1
-        while end < len(texts) and texts[end][0] is stream:
-            end += 1
+    for _, group in itertools.groupby(texts, key=lambda text: id(text[0])):  # streams by identity
+        run = list(group)
+        stream, first, on_error, about = run[0]
         try:
-            stream.write(texts[start][1] if end == start + 1 else "".join(t[1] for t in texts[start:end]))
+            stream.write(first if len(run) == 1 else "".join(text for _, text, _, _ in run))
             stream.flush()
         except Exception:
             on_error(about)
-        start = end
 
 
 BACKGROUND = Background()
